@@ -1,0 +1,43 @@
+"""``asyncio.run()``, done right.
+
+``aioboot.run(main())`` picks the fastest loop for the platform, turns SIGINT/SIGTERM into a
+graceful stop, shuts down in a fixed order with every wait bounded, and reports every task
+exception that nobody retrieved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Optional
+
+from ._runner import current_run, run, run_to_stop
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "request_stop", "run", "stop_future"]
+
+
+def stop_future() -> asyncio.Future[Optional[int]]:
+    """The current run's stop request, as a future to await.
+
+    Resolves to the signal number that asked the program to stop, or ``None`` for
+    :func:`request_stop` (or a task failure under ``stop_on_error=True``).  Calling it tells the run
+    that the program handles stopping itself: the first signal then only resolves this future, and
+    main gets ``shutdown_timeout`` seconds to return before it is cancelled.  A program that never
+    calls it has its main task cancelled on the first signal instead.
+
+    Each call returns a shielded view of the same request, so cancelling one awaiter does not
+    cancel it for the others.  Raises ``RuntimeError`` outside :func:`run`'s loop thread.
+    """
+    return current_run("stop_future()").stop_future()
+
+
+def request_stop() -> None:
+    """Ask the current run to stop, exactly as a signal would (the stop future resolves to None).
+
+    Safe from any thread: inside a run it stops that run; from another thread it stops the one
+    active run.  Idempotent: a second request while stopping does nothing (only a second *signal*
+    forces the exit).  Raises ``RuntimeError`` when no run is active, or when several are active
+    and the call is made from outside all of them.
+    """
+    run_to_stop("request_stop()").request_stop_threadsafe()

@@ -1,0 +1,135 @@
+"""How a run tells what went wrong: failed tasks nobody looked at, and work that refused to stop.
+
+Everything here only describes and reports; deciding *when* to report is the runner's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import threading
+import traceback
+from types import FrameType
+from typing import Any, Callable
+
+logger = logging.getLogger("aioboot")
+
+UNRETRIEVED = "Task exception was never retrieved"  # asyncio's own wording, kept for log searches
+
+
+def qualified_name(obj: object) -> str:
+    """``module:qualname`` for functions and classes, ``qualname`` for coroutines, repr otherwise."""
+    qualname = getattr(obj, "__qualname__", None)
+    if not isinstance(qualname, str):
+        return repr(obj)
+    module = getattr(obj, "__module__", None)
+    return f"{module}:{qualname}" if isinstance(module, str) and module else qualname
+
+
+def task_label(task: asyncio.Task[Any]) -> str:
+    """``task 'name' running coroutine qualname()``: enough to find it in the code."""
+    return f"task {task.get_name()!r} running {_coroutine_name(task.get_coro())}"
+
+
+def _coroutine_name(coro: object) -> str:
+    return f"{getattr(coro, '__qualname__', None) or type(coro).__name__}()"
+
+
+def where_suspended(task: asyncio.Task[Any]) -> str:
+    """The task's await chain, outermost first, each frame at the line it is suspended on.
+
+    ``Task.get_stack()`` shows only the outermost coroutine; following ``cr_await`` shows the
+    innermost one too, which is where a stuck task is actually stuck.
+    """
+    frames: list[FrameType] = []
+    awaited: object = task.get_coro()
+    while awaited is not None:
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+        if frame is None:
+            break
+        frames.append(frame)
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    stack = traceback.StackSummary.extract((f, f.f_lineno) for f in frames)
+    text = "".join(stack.format()) or "  (not started, or no Python frame)\n"
+    if awaited is not None:
+        text += f"  awaiting {awaited!r}\n"
+    return text
+
+
+def report_unretrieved(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+    """Report a failed task whose exception nobody retrieved, and retrieve it so that asyncio
+    does not report it a second time when the task is garbage-collected."""
+    exc = task.exception()
+    loop.call_exception_handler(
+        {
+            "message": f"{UNRETRIEVED}: {task_label(task)}",
+            "exception": exc,
+            "future": task,
+            "task": task,
+        }
+    )
+
+
+def report_failed_while_cancelled(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+    """A task raised instead of stopping when shutdown cancelled it: the same report asyncio.run
+    gives, through the loop's exception handler."""
+    loop.call_exception_handler(
+        {
+            "message": "unhandled exception during aioboot.run() shutdown",
+            "exception": task.exception(),
+            "task": task,
+        }
+    )
+
+
+def report_stuck_tasks(tasks: list[asyncio.Task[Any]], waited: float | None) -> None:
+    for task in tasks:
+        logger.error(
+            "%s did not finish %s after being cancelled; abandoning it. Suspended at:\n%s",
+            task_label(task),
+            _within(waited),
+            where_suspended(task).rstrip("\n"),
+        )
+
+
+def report_stuck_jobs(jobs: dict[threading.Thread, Callable[..., Any]], waited: float | None) -> None:
+    frames = sys._current_frames()
+    for worker, job in jobs.items():
+        frame = frames.get(worker.ident or -1)
+        where = "".join(traceback.format_stack(frame)) if frame is not None else "  (unknown)\n"
+        logger.error(
+            "default-executor job %s in thread %r did not finish %s; "
+            "abandoning it (daemon thread). Running at:\n%s",
+            qualified_name(job),
+            worker.name,
+            _within(waited),
+            where.rstrip("\n"),
+        )
+
+
+def report_step_timeout(step: str, waited: float | None) -> None:
+    logger.error("%s did not finish %s; going on without it", step, _within(waited))
+
+
+def _within(waited: float | None) -> str:
+    return "before the forced exit" if waited is None else f"within {waited:g} s"
+
+
+def handle_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's exception handler for a run, until the program sets its own.
+
+    Task failures (never retrieved, or raised while being cancelled at shutdown) are logged on
+    the ``"aioboot"`` logger with the task's name and the full traceback; every other context
+    goes to the loop's default handler, unchanged.  A handler the program sets replaces this one
+    and receives the same contexts.
+    """
+    exc = context.get("exception")
+    task = context.get("task") or context.get("future")
+    if not isinstance(exc, BaseException) or not isinstance(task, asyncio.Task):
+        loop.default_exception_handler(context)
+        return
+    message = str(context.get("message") or "Unhandled exception in task")
+    if task_label(task) not in message:
+        message = f"{message}: {task_label(task)}"
+    logger.error("%s", message, exc_info=(type(exc), exc, exc.__traceback__))

@@ -1,0 +1,482 @@
+"""The run: start main, turn a stop request into a cancellation or a resolved stop future, shut
+down in a fixed order, and hand back main's outcome.
+
+Data flows one way: a signal (or ``request_stop()``) becomes one stop request -> main is cancelled
+or its stop future resolves -> the shutdown steps run in order -> the report -> the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import inspect
+import logging
+import math
+import signal
+import threading
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Coroutine, Generic, Optional, TypeVar, Union
+
+from . import _report, _tasks
+from ._executor import DaemonThreadPool, shutdown_in_background
+from ._loops import ChosenLoop, LoopFactory, LoopSpec, choose_loop, make_loop
+from ._signals import SignalCapture, signal_name
+
+T = TypeVar("T")
+
+logger = logging.getLogger("aioboot")
+
+Main = Union[Coroutine[Any, Any, T], Awaitable[T], Callable[[], Coroutine[Any, Any, T]]]
+
+_runs: dict[asyncio.AbstractEventLoop, _Run[Any]] = {}
+_runs_lock = threading.Lock()
+
+
+class _NotACoroutineError(TypeError, ValueError):
+    """What ``asyncio.run`` raises for a non-coroutine: ValueError on 3.9-3.13, TypeError on 3.14;
+    this is both, so either ``except`` clause keeps working."""
+
+
+@dataclass(frozen=True)
+class Options:
+    debug: Optional[bool]
+    shutdown_timeout: Optional[float]
+    stop_on_error: bool
+    handle_signals: bool
+
+    @classmethod
+    def checked(
+        cls,
+        debug: object,
+        shutdown_timeout: object,
+        stop_on_error: object,
+        handle_signals: object,
+    ) -> Options:
+        if debug is not None and not isinstance(debug, bool):
+            raise TypeError(f"debug must be True, False or None, not {debug!r}")
+        if shutdown_timeout is not None:
+            if isinstance(shutdown_timeout, bool) or not isinstance(shutdown_timeout, (int, float)):
+                raise TypeError(
+                    f"shutdown_timeout must be a number of seconds or None, not {shutdown_timeout!r}"
+                )
+            if math.isnan(shutdown_timeout) or shutdown_timeout < 0:
+                raise ValueError(f"shutdown_timeout must be >= 0 seconds, not {shutdown_timeout!r}")
+            shutdown_timeout = float(shutdown_timeout)
+        for name, value in (("stop_on_error", stop_on_error), ("handle_signals", handle_signals)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be True or False, not {value!r}")
+        return cls(debug, shutdown_timeout, stop_on_error, handle_signals)  # type: ignore[arg-type]
+
+
+def run(
+    main: Main[T],
+    *,
+    loop: LoopSpec | None = None,
+    debug: bool | None = None,
+    shutdown_timeout: float | None = 5.0,
+    stop_on_error: bool = False,
+    handle_signals: bool = True,
+    loop_factory: LoopFactory | None = None,
+) -> T:
+    coro = as_coroutine(main)
+    try:
+        _refuse_running_loop()
+        options = Options.checked(debug, shutdown_timeout, stop_on_error, handle_signals)
+        if loop is not None and loop_factory is not None:
+            raise TypeError("pass loop= or loop_factory=, not both")
+        chosen = choose_loop(loop_factory if loop_factory is not None else loop)
+    except BaseException:
+        coro.close()  # it will never run: no "never awaited" warning on top of the real error
+        raise
+    return _Run[T](chosen, options).run(coro)
+
+
+def as_coroutine(main: object) -> Coroutine[Any, Any, Any]:
+    """Accept what ``asyncio.run`` accepts (a coroutine; on 3.14 any awaitable) and an async
+    function taking no arguments.  A plain function is never called to find out what it returns."""
+    if asyncio.iscoroutine(main):
+        return main  # type: ignore[return-value]
+    if inspect.iscoroutinefunction(main):
+        _check_callable_without_arguments(main)
+        return main()  # type: ignore[no-any-return]
+    if inspect.isawaitable(main) and not isinstance(main, asyncio.Future):
+        return _await(main)
+    hint = (
+        "; it is a plain function: pass an async function or a coroutine object"
+        if callable(main)
+        else ""
+    )
+    raise _NotACoroutineError(f"aioboot.run(): a coroutine was expected, got {main!r}{hint}")
+
+
+async def _await(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+def _check_callable_without_arguments(fn: Callable[..., Any]) -> None:
+    try:
+        inspect.signature(fn).bind()
+    except TypeError:
+        raise _NotACoroutineError(
+            f"aioboot.run(): a coroutine was expected, got the async function {fn!r}, which needs "
+            "arguments; pass the coroutine instead, e.g. main(arg)"
+        ) from None
+    except ValueError:  # no signature available (some builtins): let the call itself decide
+        pass
+
+
+def _refuse_running_loop() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        "aioboot.run() cannot be called from a running event loop; "
+        "await the coroutine instead (or run it in another thread)"
+    )
+
+
+def current_run(caller: str) -> _Run[Any]:
+    """The run whose loop is running in this thread."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    found = _runs.get(loop) if loop is not None else None
+    if found is None:
+        raise RuntimeError(f"aioboot.{caller} must be called inside aioboot.run()")
+    return found
+
+
+def run_to_stop(caller: str) -> _Run[Any]:
+    """The run to stop from this thread: the one running here, else the only active one."""
+    with contextlib.suppress(RuntimeError):
+        return current_run(caller)
+    with _runs_lock:
+        active = list(_runs.values())
+    if len(active) == 1:
+        return active[0]
+    if not active:
+        raise RuntimeError(f"aioboot.{caller}: no aioboot.run() is active")
+    raise RuntimeError(
+        f"aioboot.{caller}: {len(active)} aioboot.run() calls are active in this process; "
+        "call it from inside the one to stop"
+    )
+
+
+def exit_for_signal(signum: int) -> BaseException:
+    """SIGINT ends a run like Ctrl-C ends Python; any other signal N like ``exit(128 + N)``."""
+    if signum == signal.SIGINT:
+        return KeyboardInterrupt()
+    return SystemExit(128 + signum)
+
+
+class _Run(Generic[T]):
+    """One call of ``aioboot.run``: its loop, its main task and its stop state."""
+
+    def __init__(self, chosen: ChosenLoop, options: Options) -> None:
+        self._chosen = chosen
+        self._options = options
+        self._loop: asyncio.AbstractEventLoop
+        self._thread_id = threading.get_ident()
+        self._main: Optional[asyncio.Task[T]] = None
+        self._signals: Optional[SignalCapture] = None
+        self._failure_watch: Optional[_tasks.FailureWatch] = None
+        self._executor = DaemonThreadPool()
+        # Stop state: the first request decides the outcome; later signals only force.
+        self._stop_requested = False
+        self._stop_signal: Optional[int] = None
+        self._stop_future: Optional[asyncio.Future[Optional[int]]] = None
+        self._main_handles_stop = False
+        self._main_cancelled_by_stop = False
+        self._main_deadline: Optional[asyncio.TimerHandle] = None
+        self._failure: Optional[BaseException] = None
+        self._forced_by: Optional[int] = None
+        self._forced: asyncio.Future[None]
+        self._shutting_down = False
+        self._escaped: Optional[BaseException] = None
+        self._loop_stopped_early = False
+
+    # -- public surface, reached through aioboot.stop_future() / request_stop() ------------------
+
+    def stop_future(self) -> asyncio.Future[Optional[int]]:
+        self._main_handles_stop = True
+        if self._stop_future is None:
+            self._stop_future = self._loop.create_future()
+            if self._stop_requested:
+                self._stop_future.set_result(self._stop_signal)
+        # Shielded: cancelling one awaiter must not cancel the run's stop request for the others.
+        return asyncio.shield(self._stop_future)
+
+    def request_stop_threadsafe(self) -> None:
+        if threading.get_ident() == self._thread_id:
+            self._on_stop_request(None)
+            return
+        with contextlib.suppress(RuntimeError):  # loop already closed: the run is over anyway
+            self._loop.call_soon_threadsafe(self._on_stop_request, None)
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            self._loop = make_loop(self._chosen)
+        except BaseException:
+            coro.close()
+            raise
+        logger.debug("running on %s (%s)", self._chosen.name, type(self._loop).__name__)
+        try:
+            try:
+                self._set_up()
+                self._main = self._loop.create_task(coro)
+            except BaseException:
+                coro.close()
+                raise
+            if self._stop_requested:  # a signal came during start-up
+                self._cancel_main()
+            self._run_main()
+            self._shut_down()
+        finally:
+            self._tear_down()
+        return self._outcome()
+
+    def _set_up(self) -> None:
+        loop = self._loop
+        with _runs_lock:
+            _runs[loop] = self
+        asyncio.set_event_loop(loop)  # as asyncio.run does: get_event_loop() works during the run
+        if self._options.debug is not None:
+            loop.set_debug(self._options.debug)
+        loop.set_exception_handler(_report.handle_exception)
+        loop.set_default_executor(self._executor)
+        self._forced = loop.create_future()
+        if self._options.stop_on_error:
+            self._failure_watch = _tasks.FailureWatch(loop, self._on_task_failure)
+            self._failure_watch.install()
+        if self._options.handle_signals and threading.current_thread() is threading.main_thread():
+            self._signals = SignalCapture(loop, self._on_signal)
+            self._signals.install()
+
+    def _run_main(self) -> None:
+        assert self._main is not None
+        stop_loop = lambda _: self._loop.stop()  # noqa: E731
+        self._main.add_done_callback(stop_loop)
+        self._forced.add_done_callback(stop_loop)
+        try:
+            self._loop.run_forever()
+        except (KeyboardInterrupt, SystemExit) as exc:
+            # Raised inside a task (or by a default SIGINT handler): the run ends with it, as
+            # asyncio.run's does, but only after the shutdown below.
+            self._escaped = exc
+        finally:
+            self._main.remove_done_callback(stop_loop)
+            self._forced.remove_done_callback(stop_loop)
+        self._loop_stopped_early = not (self._main.done() or self._forced.done() or self._escaped)
+
+    # -- stop requests ---------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int) -> None:
+        if self._stop_requested or self._shutting_down:
+            self._force_exit(signum)
+            return
+        logger.info("received %s, stopping", signal_name(signum))
+        self._on_stop_request(signum)
+
+    def _on_stop_request(self, signum: Optional[int]) -> None:
+        if self._stop_requested or self._shutting_down:
+            return  # request_stop() twice, or after main finished: nothing more to do
+        self._stop_requested = True
+        self._stop_signal = signum
+        if self._stop_future is not None and not self._stop_future.done():
+            self._stop_future.set_result(signum)
+        if self._main is None:
+            return  # start-up: main is cancelled as soon as it exists
+        if not self._main_handles_stop:
+            self._cancel_main()
+        elif self._options.shutdown_timeout is not None:
+            self._main_deadline = self._loop.call_later(
+                self._options.shutdown_timeout, self._main_overran
+            )
+
+    def _main_overran(self) -> None:
+        logger.warning(
+            "main did not return within %g s of the stop request; cancelling it",
+            self._options.shutdown_timeout,
+        )
+        self._cancel_main()
+
+    def _cancel_main(self) -> None:
+        if self._main is not None and not self._main.done():
+            self._main_cancelled_by_stop = True
+            self._main.cancel()
+
+    def _force_exit(self, signum: int) -> None:
+        if self._forced_by is not None:
+            return
+        logger.warning("%s again while stopping: forcing the exit", signal_name(signum))
+        self._forced_by = signum
+        self._forced.set_result(None)
+        self._cancel_main()
+
+    def _on_task_failure(self, task: asyncio.Task[Any]) -> None:
+        if task is self._main or self._failure is not None or self._shutting_down:
+            return
+        self._failure = task.exception()  # retrieved: raised from run(), not reported again
+        logger.error("%s failed; stopping (stop_on_error=True)", _report.task_label(task))
+        self._on_stop_request(None)
+
+    # -- shutdown --------------------------------------------------------------------------------
+
+    def _shut_down(self) -> None:
+        self._shutting_down = True
+        if self._main_deadline is not None:
+            self._main_deadline.cancel()
+        steps = self._loop.create_task(self._shutdown_steps())
+        while True:
+            try:
+                self._loop.run_until_complete(steps)
+                return
+            except (KeyboardInterrupt, SystemExit) as exc:
+                if steps.done():
+                    raise
+                # A task raised it while being cancelled: finish the shutdown first, then raise.
+                if self._escaped is None:
+                    self._escaped = exc
+
+    async def _shutdown_steps(self) -> None:
+        await self._cancel_leftover_tasks()
+        await self._bounded(self._loop.shutdown_asyncgens(), "finalizing async generators")
+        await self._shut_executor_down()
+        for task in _tasks.unretrieved_failures(self._loop):
+            _report.report_unretrieved(self._loop, task)
+
+    async def _cancel_leftover_tasks(self) -> None:
+        """Cancel every other task, in rounds (cleanup code may start new tasks), until none is
+        left or the timeout is spent; report the ones that refused."""
+        me = asyncio.current_task()
+        deadline = self._deadline()
+        gc_was_enabled = gc.isenabled()
+        # The cyclic GC would rescan every live task at each collection while thousands are torn
+        # down at once, making cancellation cost grow faster than linearly.
+        gc.disable()
+        try:
+            while True:
+                leftovers = [t for t in asyncio.all_tasks(self._loop) if t is not me]
+                if not leftovers:
+                    return
+                for task in leftovers:
+                    task.cancel()
+                all_done = await self._wait_all(leftovers, deadline)
+                for task in leftovers:
+                    if task.done() and not task.cancelled() and task.exception() is not None:
+                        _report.report_failed_while_cancelled(self._loop, task)
+                if not all_done:
+                    stuck = [t for t in leftovers if not t.done()]
+                    for task in stuck:
+                        task._log_destroy_pending = False  # type: ignore[attr-defined]
+                    _report.report_stuck_tasks(stuck, self._waited())
+                    return
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    async def _shut_executor_down(self) -> None:
+        executor: Executor = getattr(self._loop, "_default_executor", None) or self._executor
+        if executor is not self._executor:
+            self._executor.shutdown(wait=False)  # never used: the program installed its own
+        done = asyncio.wrap_future(shutdown_in_background(executor), loop=self._loop)
+        if await self._bounded(done, "shutting the default executor down", report=False):
+            return
+        if executor is self._executor:
+            _report.report_stuck_jobs(self._executor.busy_workers(), self._waited())
+        else:
+            _report.report_step_timeout("shutting the default executor down", self._waited())
+
+    async def _bounded(self, aw: Awaitable[Any], step: str, *, report: bool = True) -> bool:
+        """Wait for one shutdown step within the timeout; True when it finished."""
+        task = asyncio.ensure_future(aw)
+        if await self._wait_all([task], self._deadline()):
+            return True
+        task.cancel()
+        if report:
+            _report.report_step_timeout(step, self._waited())
+        return False
+
+    async def _wait_all(self, futures: list[asyncio.Future[Any]], deadline: Optional[float]) -> bool:
+        """Wait until every future is done, the deadline passes or the exit is forced; True when
+        all are done.  Forced or not, pending work gets one pass of the loop first, so cleanup
+        that needs no await still runs."""
+        all_done = _all_done(self._loop, futures)
+        timeout = None if deadline is None else max(0.0, deadline - self._loop.time())
+        await asyncio.wait([all_done, self._forced], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        return all_done.done()
+
+    def _deadline(self) -> Optional[float]:
+        timeout = self._options.shutdown_timeout
+        return None if timeout is None else self._loop.time() + timeout
+
+    def _waited(self) -> Optional[float]:
+        return None if self._forced.done() else self._options.shutdown_timeout
+
+    def _tear_down(self) -> None:
+        loop = self._loop
+        try:
+            if self._signals is not None:
+                self._signals.restore()
+            if self._failure_watch is not None:
+                self._failure_watch.uninstall()
+        finally:
+            with _runs_lock:
+                _runs.pop(loop, None)
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    # -- outcome ---------------------------------------------------------------------------------
+
+    def _outcome(self) -> T:
+        main = self._main
+        assert main is not None
+        if self._forced_by is not None:
+            raise exit_for_signal(self._forced_by)
+        if self._escaped is not None and not (main.done() and self._is_mains(self._escaped)):
+            raise self._escaped
+        if self._failure is not None:
+            self._report_other_main_error(main)
+            raise self._failure
+        if self._loop_stopped_early:
+            raise RuntimeError("aioboot.run(): the event loop was stopped before main completed")
+        if main.cancelled() and self._main_cancelled_by_stop and self._stop_signal is not None:
+            raise exit_for_signal(self._stop_signal)
+        return main.result()
+
+    def _is_mains(self, exc: BaseException) -> bool:
+        assert self._main is not None
+        return not self._main.cancelled() and self._main.exception() is exc
+
+    def _report_other_main_error(self, main: asyncio.Task[T]) -> None:
+        if main.done() and not main.cancelled() and main.exception() is not None:
+            logger.error(
+                "main also raised while stopping on a task failure",
+                exc_info=main.exception(),
+            )
+
+
+def _all_done(loop: asyncio.AbstractEventLoop, futures: list[asyncio.Future[Any]]) -> asyncio.Future[None]:
+    """A future that resolves once every one of ``futures`` is done (none cancelled on its behalf,
+    unlike gather)."""
+    waiter: asyncio.Future[None] = loop.create_future()
+    remaining = sum(1 for f in futures if not f.done())
+
+    def one_done(_: asyncio.Future[Any]) -> None:
+        nonlocal remaining
+        remaining -= 1
+        if remaining == 0 and not waiter.done():
+            waiter.set_result(None)
+
+    if remaining == 0:
+        waiter.set_result(None)
+    for future in futures:
+        if not future.done():
+            future.add_done_callback(one_done)
+    return waiter
