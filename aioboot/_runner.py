@@ -17,7 +17,7 @@ import signal
 import threading
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Coroutine, Generic, Optional, TypeVar, Union
+from typing import Any, Awaitable, Callable, Coroutine, Generic, Optional, Protocol, TypeVar, Union
 
 from . import _report, _tasks
 from ._executor import DaemonThreadPool, shutdown_in_background
@@ -32,6 +32,10 @@ Main = Union[Coroutine[Any, Any, T], Awaitable[T], Callable[[], Coroutine[Any, A
 
 _runs: dict[asyncio.AbstractEventLoop, _Run[Any]] = {}
 _runs_lock = threading.Lock()
+
+
+class _Cancellable(Protocol):
+    def cancel(self) -> object: ...
 
 
 class _NotACoroutineError(TypeError, ValueError):
@@ -198,6 +202,7 @@ class _Run(Generic[T]):
         self._shutting_down = False
         self._escaped: Optional[BaseException] = None
         self._loop_stopped_early = False
+        self._cancel_on_shutdown: set[_Cancellable] = set()
 
     # -- public surface, reached through aioboot.stop_future() / request_stop() ------------------
 
@@ -216,6 +221,18 @@ class _Run(Generic[T]):
             return
         with contextlib.suppress(RuntimeError):  # loop already closed: the run is over anyway
             self._loop.call_soon_threadsafe(self._on_stop_request, None)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def cancel_on_shutdown(self, pending: _Cancellable) -> None:
+        """Cancel ``pending`` when shutdown starts, unless ``forget()`` was called for it first:
+        a timer firing during shutdown would start work that shutdown has to cancel again."""
+        self._cancel_on_shutdown.add(pending)
+
+    def forget(self, pending: _Cancellable) -> None:
+        self._cancel_on_shutdown.discard(pending)
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -332,6 +349,9 @@ class _Run(Generic[T]):
         self._shutting_down = True
         if self._main_deadline is not None:
             self._main_deadline.cancel()
+        for pending in list(self._cancel_on_shutdown):
+            pending.cancel()
+        self._cancel_on_shutdown.clear()
         steps = self._loop.create_task(self._shutdown_steps())
         while True:
             try:

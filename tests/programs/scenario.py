@@ -1,0 +1,111 @@
+"""A real program for the signal and shutdown tests: ``scenario.py NAME [key=value ...]``.
+
+It prints ``READY`` once it is waiting for a signal, a line per thing that happened (``CLEANUP``,
+``STOP <value>``, ``RESULT <value>``), and lets aioboot decide the exit.  The loop comes from
+AIOBOOT_LOOP, the signal path from _AIOBOOT_SIGNAL_FALLBACK, as a user's program would get them.
+"""
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+
+import aioboot
+
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+options = dict(arg.split("=", 1) for arg in sys.argv[2:])
+TIMEOUT = float(options.get("timeout", "5"))
+
+
+def say(*words: object) -> None:
+    print(*words, flush=True)
+
+
+async def forever() -> None:
+    await asyncio.get_running_loop().create_future()
+
+
+async def cancelled() -> None:
+    """Never asks for the stop future: the first signal cancels it."""
+    try:
+        say("READY")
+        await forever()
+    finally:
+        say("CLEANUP")
+
+
+async def stop_future() -> int:
+    """The classic server pattern: await the stop request, then return normally."""
+    stop = aioboot.stop_future()
+    say("READY")
+    value = await stop
+    say("STOP", value)
+    await asyncio.sleep(0.01)  # graceful close work that needs the loop
+    say("CLEANUP")
+    return 7
+
+
+async def slow_to_return() -> None:
+    """Asks for the stop future but never returns: cancelled after shutdown_timeout."""
+    stop = aioboot.stop_future()
+    say("READY")
+    await stop
+    try:
+        await forever()
+    finally:
+        say("CLEANUP")
+
+
+async def stubborn_task() -> None:
+    """A background task that ignores cancellation, so only a second signal ends shutdown fast."""
+
+    async def stubborn() -> None:
+        while True:
+            try:
+                await forever()
+            except asyncio.CancelledError:
+                say("IGNORED-CANCEL")
+
+    task = asyncio.create_task(stubborn(), name="stubborn")
+    await asyncio.sleep(0)
+    try:
+        say("READY")
+        await forever()
+    finally:
+        say("CLEANUP")
+        del task
+
+
+async def idle_wait() -> None:
+    """Idle loop, no timers at all: a signal is only noticed if it wakes the loop itself."""
+    stop = aioboot.stop_future()
+    say("READY", time.monotonic())
+    await stop
+    say("NOTICED", time.monotonic())
+
+
+async def handlers() -> None:
+    """Prints the signal handlers during the run."""
+    say("DURING", *(repr(signal.getsignal(s)) for s in (signal.SIGINT, signal.SIGTERM)))
+    say("READY")
+
+
+SCENARIOS = {f.__name__: f for f in (cancelled, stop_future, slow_to_return, stubborn_task, idle_wait, handlers)}
+
+
+def main() -> None:
+    before = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
+    try:
+        result = aioboot.run(SCENARIOS[sys.argv[1]](), shutdown_timeout=TIMEOUT)
+        say("RESULT", result)
+    finally:
+        after = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
+        say("RESTORED" if after == before else f"CHANGED {before} -> {after}")
+
+
+if __name__ == "__main__":
+    if os.environ.get("SCENARIO_SIGTERM_HANDLER"):
+        signal.signal(signal.SIGTERM, lambda *_: None)  # a handler of the program's own, to be kept
+    main()
