@@ -277,7 +277,16 @@ class _Run(Generic[T]):
 
     def _run_main(self) -> None:
         assert self._main is not None
-        stop_loop = lambda _: self._loop.stop()  # noqa: E731
+        main_phase = True
+
+        def stop_loop(_: object) -> None:
+            # Once only, and never after the phase: uvloop's stop() queues the stop itself, so a
+            # second call would stop the loop again in the middle of the shutdown that follows.
+            nonlocal main_phase
+            if main_phase:
+                main_phase = False
+                self._loop.stop()
+
         self._main.add_done_callback(stop_loop)
         self._forced.add_done_callback(stop_loop)
         try:
@@ -287,6 +296,7 @@ class _Run(Generic[T]):
             # asyncio.run's does, but only after the shutdown below.
             self._escaped = exc
         finally:
+            main_phase = False
             self._main.remove_done_callback(stop_loop)
             self._forced.remove_done_callback(stop_loop)
         self._loop_stopped_early = not (self._main.done() or self._forced.done() or self._escaped)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable, Optional
+from typing import IO, Callable, Optional
 
 import pytest
 
@@ -39,7 +41,11 @@ def loop_name(request: pytest.FixtureRequest) -> str:
 
 
 class Child:
-    """A program started in a child process, talking to the test through line-buffered stdout."""
+    """A program started in a child process, talking to the test through line-buffered stdout.
+
+    One reader thread per pipe, started at once, so a chatty child never blocks on a full pipe
+    and nothing is read twice.
+    """
 
     def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
         self.proc = subprocess.Popen(
@@ -52,54 +58,56 @@ class Child:
             text=True,
         )
         self.lines: list[str] = []
-        self._stderr: list[str] = []
-        self._err_reader = threading.Thread(target=self._read_stderr, daemon=True)
-        self._err_reader.start()
+        self._unread: queue.Queue[Optional[str]] = queue.Queue()
+        self._stderr: list[Optional[str]] = []
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self._readers = [
+            threading.Thread(target=self._pump, args=(self.proc.stdout, self._unread.put), daemon=True),
+            threading.Thread(target=self._pump, args=(self.proc.stderr, self._stderr.append), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
 
-    def _read_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self._stderr.append(line)
+    @staticmethod
+    def _pump(pipe: IO[str], sink: Callable[[Optional[str]], None]) -> None:
+        for line in pipe:
+            sink(line.rstrip("\n"))
+        sink(None)
 
     def wait_for_line(self, expected: str, timeout: float = CHILD_TIMEOUT) -> str:
         """Read stdout until a line starting with ``expected``; fail (and kill) on EOF or timeout."""
-        assert self.proc.stdout is not None
-        box: list[Optional[str]] = []
-
-        def read() -> None:
-            assert self.proc.stdout is not None
-            for line in self.proc.stdout:
-                self.lines.append(line.rstrip("\n"))
-                if line.startswith(expected):
-                    box.append(line.rstrip("\n"))
-                    return
-            box.append(None)
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(timeout)
-        if not box or box[0] is None:
-            self.proc.kill()
-            out, _ = self.proc.communicate(timeout=CHILD_TIMEOUT)
-            pytest.fail(
-                f"child never printed {expected!r}; stdout so far: {self.lines!r} + {out!r}; "
-                f"stderr: {self.stderr}"
-            )
-        return box[0]
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._unread.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            if line is None:
+                self.proc.kill()
+                self.finish()
+                pytest.fail(f"child never printed {expected!r}; stdout: {self.lines!r}; stderr: {self.stderr}")
+            self.lines.append(line)
+            if line.startswith(expected):
+                return line
 
     def send(self, sig: int) -> None:
         os.kill(self.proc.pid, sig)
 
     def finish(self, timeout: float = CHILD_TIMEOUT) -> int:
-        """Wait for exit; returns the exit code (negative: killed by that signal)."""
+        """Wait for exit and for all output; returns the exit code (negative: killed by that signal)."""
         try:
-            out, _ = self.proc.communicate(timeout=timeout)
+            self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            out, _ = self.proc.communicate()
-            pytest.fail(f"child did not exit within {timeout} s; stderr: {self.stderr}")
-        self.lines.extend(out.splitlines())
-        self._err_reader.join(CHILD_TIMEOUT)
+            self.proc.wait(CHILD_TIMEOUT)
+            pytest.fail(f"child did not exit within {timeout} s; stdout: {self.lines!r}; stderr: {self.stderr}")
+        for reader in self._readers:
+            reader.join(CHILD_TIMEOUT)
+        while True:
+            line = self._unread.get_nowait() if not self._unread.empty() else None
+            if line is None:
+                break
+            self.lines.append(line)
         return self.proc.returncode
 
     @property
@@ -108,7 +116,7 @@ class Child:
 
     @property
     def stderr(self) -> str:
-        return "".join(self._stderr)
+        return "\n".join(line for line in self._stderr if line is not None)
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -138,7 +146,7 @@ def spawn() -> Iterator[Spawn]:
     for child in children:
         if child.proc.poll() is None:
             child.proc.kill()
-            child.proc.communicate(timeout=CHILD_TIMEOUT)
+            child.proc.wait(CHILD_TIMEOUT)
 
 
 def program(name: str) -> str:

@@ -103,6 +103,11 @@ def main() -> None:
     finally:
         after = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
         say("RESTORED" if after == before else f"CHANGED {before} -> {after}")
+    if options.get("then") == "sleep":
+        # After the run, the process's own handlers must work again (uvloop keeps its handler
+        # on a closed loop otherwise, and a later Ctrl-C would be swallowed).
+        say("AFTER")
+        time.sleep(60)
 
 
 if __name__ == "__main__":
