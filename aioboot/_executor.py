@@ -105,6 +105,7 @@ def shutdown_in_background(executor: Executor) -> Future[None]:
     done: Future[None] = Future()
 
     def shut() -> None:
+        done.set_running_or_notify_cancel()  # from now on a caller giving up cannot cancel it
         try:
             executor.shutdown(wait=True)
         except BaseException as exc:

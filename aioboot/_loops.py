@@ -115,7 +115,9 @@ def _import_factory(target: str) -> ChosenLoop:
         try:
             obj = getattr(obj, attr)
         except AttributeError:
-            raise ValueError(f"loop {target!r}: {module_name} has no attribute {attr_path!r}") from None
+            raise ValueError(
+                f"loop {target!r}: {module_name} has no attribute {attr_path!r}"
+            ) from None
     if not callable(obj):
         raise ValueError(f"loop {target!r} is not callable; it must return a new event loop")
     return ChosenLoop(target, obj)

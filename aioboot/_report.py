@@ -19,7 +19,8 @@ UNRETRIEVED = "Task exception was never retrieved"  # asyncio's own wording, kep
 
 
 def qualified_name(obj: object) -> str:
-    """``module:qualname`` for functions and classes, ``qualname`` for coroutines, repr otherwise."""
+    """``module:qualname`` for functions and classes, bare ``qualname`` without a module,
+    repr otherwise."""
     qualname = getattr(obj, "__qualname__", None)
     if not isinstance(qualname, str):
         return repr(obj)
@@ -93,7 +94,9 @@ def report_stuck_tasks(tasks: list[asyncio.Task[Any]], waited: float | None) -> 
         )
 
 
-def report_stuck_jobs(jobs: dict[threading.Thread, Callable[..., Any]], waited: float | None) -> None:
+def report_stuck_jobs(
+    jobs: dict[threading.Thread, Callable[..., Any]], waited: float | None
+) -> None:
     frames = sys._current_frames()
     for worker, job in jobs.items():
         frame = frames.get(worker.ident or -1)

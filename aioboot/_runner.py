@@ -17,7 +17,18 @@ import signal
 import threading
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Coroutine, Generic, Optional, Protocol, TypeVar, Union
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Generic,
+    Optional,
+    Protocol,
+    Sequence,
+    TypeVar,
+    Union,
+)
 
 from . import _report, _tasks
 from ._executor import DaemonThreadPool, shutdown_in_background
@@ -63,7 +74,8 @@ class Options:
         if shutdown_timeout is not None:
             if isinstance(shutdown_timeout, bool) or not isinstance(shutdown_timeout, (int, float)):
                 raise TypeError(
-                    f"shutdown_timeout must be a number of seconds or None, not {shutdown_timeout!r}"
+                    "shutdown_timeout must be a number of seconds or None, "
+                    f"not {shutdown_timeout!r}"
                 )
             if math.isnan(shutdown_timeout) or shutdown_timeout < 0:
                 raise ValueError(f"shutdown_timeout must be >= 0 seconds, not {shutdown_timeout!r}")
@@ -101,10 +113,10 @@ def as_coroutine(main: object) -> Coroutine[Any, Any, Any]:
     """Accept what ``asyncio.run`` accepts (a coroutine; on 3.14 any awaitable) and an async
     function taking no arguments.  A plain function is never called to find out what it returns."""
     if asyncio.iscoroutine(main):
-        return main  # type: ignore[return-value]
+        return main
     if inspect.iscoroutinefunction(main):
         _check_callable_without_arguments(main)
-        return main()  # type: ignore[no-any-return]
+        return main()
     if inspect.isawaitable(main) and not isinstance(main, asyncio.Future):
         return _await(main)
     hint = (
@@ -373,6 +385,11 @@ class _Run(Generic[T]):
                 # A task raised it while being cancelled: finish the shutdown first, then raise.
                 if self._escaped is None:
                     self._escaped = exc
+            except RuntimeError:
+                if steps.done():
+                    raise
+                # "stopped before Future completed": a stop() still queued from the main phase
+                # (uvloop runs done-callbacks before letting an exception out) or a stray one.
 
     async def _shutdown_steps(self) -> None:
         await self._cancel_leftover_tasks()
@@ -433,13 +450,17 @@ class _Run(Generic[T]):
             _report.report_step_timeout(step, self._waited())
         return False
 
-    async def _wait_all(self, futures: list[asyncio.Future[Any]], deadline: Optional[float]) -> bool:
+    async def _wait_all(
+        self, futures: Sequence[asyncio.Future[Any]], deadline: Optional[float]
+    ) -> bool:
         """Wait until every future is done, the deadline passes or the exit is forced; True when
         all are done.  Forced or not, pending work gets one pass of the loop first, so cleanup
         that needs no await still runs."""
         all_done = _all_done(self._loop, futures)
         timeout = None if deadline is None else max(0.0, deadline - self._loop.time())
-        await asyncio.wait([all_done, self._forced], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            [all_done, self._forced], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
         return all_done.done()
 
     def _deadline(self) -> Optional[float]:
@@ -492,7 +513,9 @@ class _Run(Generic[T]):
             )
 
 
-def _all_done(loop: asyncio.AbstractEventLoop, futures: list[asyncio.Future[Any]]) -> asyncio.Future[None]:
+def _all_done(
+    loop: asyncio.AbstractEventLoop, futures: Sequence[asyncio.Future[Any]]
+) -> asyncio.Future[None]:
     """A future that resolves once every one of ``futures`` is done (none cancelled on its behalf,
     unlike gather)."""
     waiter: asyncio.Future[None] = loop.create_future()

@@ -11,9 +11,10 @@ import contextlib
 import logging
 import os
 import signal
-from typing import Callable, Union
+from types import FrameType
+from typing import Any, Callable, Optional, Union
 
-_Handler = Union[Callable[[int, object], object], int, signal.Handlers, None]
+_Handler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
 
 # Tests set this in a child's environment to exercise the Windows path on Linux.
 FORCE_FALLBACK_ENV = "_AIOBOOT_SIGNAL_FALLBACK"
@@ -90,7 +91,7 @@ class SignalCapture:
                 # uvloop keeps its handler installed after close(); remove it while the loop lives.
                 with contextlib.suppress(Exception):
                     self._loop.remove_signal_handler(sig)
-            signal.signal(sig, previous)  # type: ignore[arg-type]
+            signal.signal(sig, previous)
         self._previous.clear()
         self._via_loop.clear()
         # Removing the last loop handler resets the wakeup fd to -1, and a Proactor loop's close()
@@ -111,5 +112,7 @@ class SignalCapture:
     def _fallback_handler(self, signum: int, frame: object) -> None:
         # Runs between two bytecodes of the main thread, possibly inside the loop's own code: only
         # hand the signal over, which is what call_soon_threadsafe is safe for.
-        with contextlib.suppress(RuntimeError):  # the loop closed under us: the run is ending anyway
+        with contextlib.suppress(
+            RuntimeError
+        ):  # the loop closed under us: the run is ending anyway
             self._loop.call_soon_threadsafe(self._on_signal, signum)

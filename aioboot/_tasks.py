@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from typing import Any, Callable, Coroutine, Optional
+from typing import Any, Callable, Optional
 
 TaskFactory = Callable[..., "asyncio.Future[Any]"]
 
@@ -75,7 +75,7 @@ class FailureWatch:
         return self._inner
 
     def _create_task(
-        self, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
+        self, loop: asyncio.AbstractEventLoop, coro: Any, /, **kwargs: Any
     ) -> asyncio.Future[Any]:
         if self._inner is not None:
             task = self._inner(loop, coro, **kwargs)

@@ -60,10 +60,15 @@ class Child:
         self.lines: list[str] = []
         self._unread: queue.Queue[Optional[str]] = queue.Queue()
         self._stderr: list[Optional[str]] = []
-        assert self.proc.stdout is not None and self.proc.stderr is not None
+        assert self.proc.stdout is not None
+        assert self.proc.stderr is not None
         self._readers = [
-            threading.Thread(target=self._pump, args=(self.proc.stdout, self._unread.put), daemon=True),
-            threading.Thread(target=self._pump, args=(self.proc.stderr, self._stderr.append), daemon=True),
+            threading.Thread(
+                target=self._pump, args=(self.proc.stdout, self._unread.put), daemon=True
+            ),
+            threading.Thread(
+                target=self._pump, args=(self.proc.stderr, self._stderr.append), daemon=True
+            ),
         ]
         for reader in self._readers:
             reader.start()
@@ -75,7 +80,7 @@ class Child:
         sink(None)
 
     def wait_for_line(self, expected: str, timeout: float = CHILD_TIMEOUT) -> str:
-        """Read stdout until a line starting with ``expected``; fail (and kill) on EOF or timeout."""
+        """Read stdout up to a line starting with ``expected``; on EOF or timeout, kill and fail."""
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -85,7 +90,7 @@ class Child:
             if line is None:
                 self.proc.kill()
                 self.finish()
-                pytest.fail(f"child never printed {expected!r}; stdout: {self.lines!r}; stderr: {self.stderr}")
+                pytest.fail(f"child never printed {expected!r}; {self.transcript()}")
             self.lines.append(line)
             if line.startswith(expected):
                 return line
@@ -94,13 +99,13 @@ class Child:
         os.kill(self.proc.pid, sig)
 
     def finish(self, timeout: float = CHILD_TIMEOUT) -> int:
-        """Wait for exit and for all output; returns the exit code (negative: killed by that signal)."""
+        """Wait for exit and all output; the exit code (negative: killed by that signal)."""
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(CHILD_TIMEOUT)
-            pytest.fail(f"child did not exit within {timeout} s; stdout: {self.lines!r}; stderr: {self.stderr}")
+            pytest.fail(f"child did not exit within {timeout} s; {self.transcript()}")
         for reader in self._readers:
             reader.join(CHILD_TIMEOUT)
         while True:
@@ -109,6 +114,9 @@ class Child:
                 break
             self.lines.append(line)
         return self.proc.returncode
+
+    def transcript(self) -> str:
+        return f"stdout: {self.lines!r}; stderr: {self.stderr}"
 
     @property
     def stdout(self) -> str:
@@ -137,7 +145,9 @@ def spawn() -> Iterator[Spawn]:
     """Start children with ``spawn(args, env=..., cwd=...)``; every one is killed at teardown."""
     children: list[Child] = []
 
-    def start(args: list[str], *, env: Optional[dict[str, str]] = None, cwd: Optional[Path] = None) -> Child:
+    def start(
+        args: list[str], *, env: Optional[dict[str, str]] = None, cwd: Optional[Path] = None
+    ) -> Child:
         child = Child(args, env if env is not None else child_env(), cwd or ROOT)
         children.append(child)
         return child

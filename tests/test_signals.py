@@ -7,7 +7,6 @@ import signal
 from typing import Optional
 
 import pytest
-
 from conftest import PYTHON, Child, Spawn, child_env, program
 
 pytestmark = pytest.mark.timeout(60)
@@ -21,12 +20,21 @@ def signal_path(request: pytest.FixtureRequest) -> str:
 
 
 def start(
-    spawn: Spawn, loop_name: str, signal_path: str, scenario: str, *options: str,
+    spawn: Spawn,
+    loop_name: str,
+    signal_path: str,
+    scenario: str,
+    *options: str,
     env: Optional[dict[str, str]] = None,
 ) -> Child:
-    extra = {"AIOBOOT_LOOP": loop_name, "_AIOBOOT_SIGNAL_FALLBACK": "1" if signal_path == "fallback" else "0"}
+    extra = {
+        "AIOBOOT_LOOP": loop_name,
+        "_AIOBOOT_SIGNAL_FALLBACK": "1" if signal_path == "fallback" else "0",
+    }
     extra.update(env or {})
-    child: Child = spawn([PYTHON, program("scenario.py"), scenario, *options], env=child_env(**extra))
+    child: Child = spawn(
+        [PYTHON, program("scenario.py"), scenario, *options], env=child_env(**extra)
+    )
     child.wait_for_line("READY")
     return child
 
@@ -114,7 +122,12 @@ def test_handlers_are_the_programs_own_again_after_the_run(
     spawn: Spawn, loop_name: str, signal_path: str
 ) -> None:
     child = start(
-        spawn, loop_name, signal_path, "stop_future", "then=sleep", env={"SCENARIO_SIGTERM_HANDLER": "1"}
+        spawn,
+        loop_name,
+        signal_path,
+        "stop_future",
+        "then=sleep",
+        env={"SCENARIO_SIGTERM_HANDLER": "1"},
     )
     child.send(signal.SIGINT)
     child.wait_for_line("AFTER")

@@ -92,7 +92,10 @@ async def handlers() -> None:
     say("READY")
 
 
-SCENARIOS = {f.__name__: f for f in (cancelled, stop_future, slow_to_return, stubborn_task, idle_wait, handlers)}
+SCENARIOS = {
+    f.__name__: f
+    for f in (cancelled, stop_future, slow_to_return, stubborn_task, idle_wait, handlers)
+}
 
 
 def main() -> None:
