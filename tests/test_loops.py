@@ -1,0 +1,109 @@
+"""Loop choice: names, AIOBOOT_LOOP, callables and import strings, and the errors for each."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import types
+
+import pytest
+
+import aioboot
+from aioboot._loops import choose_loop
+
+
+async def loop_module() -> str:
+    return type(asyncio.get_running_loop()).__module__
+
+
+def test_asyncio_by_name_runs_on_the_stock_loop() -> None:
+    assert aioboot.run(loop_module(), loop="asyncio").startswith("asyncio")
+
+
+def test_auto_prefers_uvloop_on_posix_cpython() -> None:
+    pytest.importorskip("uvloop")
+    assert choose_loop("auto").name == "uvloop"
+    assert aioboot.run(loop_module()).startswith("uvloop")
+
+
+def test_auto_falls_back_to_asyncio_when_uvloop_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # makes `import uvloop` fail
+    assert choose_loop("auto").name == "asyncio"
+    assert aioboot.run(loop_module()).startswith("asyncio")
+
+
+def test_asking_for_a_missing_loop_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "uvloop", None)
+    with pytest.raises(ImportError, match=r"pip install uvloop"):
+        aioboot.run(loop_module(), loop="uvloop")
+
+
+def test_environment_variable_supplies_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIOBOOT_LOOP", "asyncio")
+    assert aioboot.run(loop_module()).startswith("asyncio")
+    monkeypatch.setenv("AIOBOOT_LOOP", "bogus")
+    with pytest.raises(ValueError, match="unknown loop 'bogus'"):
+        aioboot.run(loop_module())
+
+
+def test_the_argument_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIOBOOT_LOOP", "bogus")
+    assert aioboot.run(loop_module(), loop="asyncio").startswith("asyncio")
+
+
+def test_an_import_string_names_a_custom_factory(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[asyncio.AbstractEventLoop] = []
+    module = types.ModuleType("custom_loops")
+
+    class Factories:
+        @staticmethod
+        def make() -> asyncio.AbstractEventLoop:
+            made.append(asyncio.new_event_loop())
+            return made[-1]
+
+    module.Factories = Factories  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "custom_loops", module)
+
+    async def main() -> bool:
+        return asyncio.get_running_loop() is made[0]
+
+    assert aioboot.run(main(), loop="custom_loops:Factories.make") is True
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("custom_loops:", "must look like 'module:factory'"),
+        ("custom_loops:nothing", "has no attribute 'nothing'"),
+        ("custom_loops:value", "is not callable"),
+    ],
+)
+def test_bad_import_strings_are_clear_errors(
+    monkeypatch: pytest.MonkeyPatch, spec: str, message: str
+) -> None:
+    module = types.ModuleType("custom_loops")
+    module.value = 3  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "custom_loops", module)
+    with pytest.raises(ValueError, match=message):
+        choose_loop(spec)
+
+
+def test_a_missing_module_in_an_import_string_is_an_import_error() -> None:
+    with pytest.raises(ImportError, match="no_such_module_here"):
+        choose_loop("no_such_module_here:factory")
+
+
+def test_the_chosen_loop_is_logged_at_debug(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG", logger="aioboot")
+    aioboot.run(loop_module(), loop="asyncio")
+    assert any("running on asyncio" in r.getMessage() for r in caplog.records)
+
+
+def test_importing_aioboot_imports_no_loop() -> None:
+    import subprocess
+
+    code = "import sys, aioboot; print('uvloop' in sys.modules, 'websockets' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert out.stdout.split() == ["False", "False"]
