@@ -84,6 +84,20 @@ def report_failed_while_cancelled(loop: asyncio.AbstractEventLoop, task: asyncio
     )
 
 
+def report_hook_failure(
+    loop: asyncio.AbstractEventLoop, hook: Callable[[], object], exc: BaseException
+) -> None:
+    loop.call_exception_handler(
+        {"message": f"shutdown hook {qualified_name(hook)} failed", "exception": exc, "hook": hook}
+    )
+
+
+def report_failed_step(loop: asyncio.AbstractEventLoop, step: str, task: asyncio.Task[Any]) -> None:
+    loop.call_exception_handler(
+        {"message": f"{step} failed", "exception": task.exception(), "task": task}
+    )
+
+
 def report_stuck_tasks(tasks: list[asyncio.Task[Any]], waited: float | None) -> None:
     for task in tasks:
         logger.error(
@@ -122,17 +136,18 @@ def _within(waited: float | None) -> str:
 def handle_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     """The loop's exception handler for a run, until the program sets its own.
 
-    Task failures (never retrieved, or raised while being cancelled at shutdown) are logged on
-    the ``"aioboot"`` logger with the task's name and the full traceback; every other context
+    Task failures (never retrieved, or raised while being cancelled at shutdown) and shutdown-hook
+    failures are logged on the ``"aioboot"`` logger with the full traceback; every other context
     goes to the loop's default handler, unchanged.  A handler the program sets replaces this one
     and receives the same contexts.
     """
     exc = context.get("exception")
     task = context.get("task") or context.get("future")
-    if not isinstance(exc, BaseException) or not isinstance(task, asyncio.Task):
+    is_ours = isinstance(task, asyncio.Task) or "hook" in context
+    if not isinstance(exc, BaseException) or not is_ours:
         loop.default_exception_handler(context)
         return
     message = str(context.get("message") or "Unhandled exception in task")
-    if task_label(task) not in message:
+    if isinstance(task, asyncio.Task) and task_label(task) not in message:
         message = f"{message}: {task_label(task)}"
     logger.error("%s", message, exc_info=(type(exc), exc, exc.__traceback__))

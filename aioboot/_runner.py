@@ -215,6 +215,8 @@ class _Run(Generic[T]):
         self._escaped: Optional[BaseException] = None
         self._loop_stopped_early = False
         self._cancel_on_shutdown: set[_Cancellable] = set()
+        self._hooks: list[Callable[[], object]] = []
+        self._hooks_done = False
 
     # -- public surface, reached through aioboot.stop_future() / request_stop() ------------------
 
@@ -245,6 +247,13 @@ class _Run(Generic[T]):
 
     def forget(self, pending: _Cancellable) -> None:
         self._cancel_on_shutdown.discard(pending)
+
+    def add_shutdown_hook(self, hook: Callable[[], object]) -> None:
+        if not callable(hook):
+            raise TypeError(f"aioboot.on_shutdown() needs a callable, not {hook!r}")
+        if self._hooks_done:
+            raise RuntimeError("aioboot.on_shutdown(): the shutdown hooks have already run")
+        self._hooks.append(hook)
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -353,7 +362,7 @@ class _Run(Generic[T]):
     def _force_exit(self, signum: int) -> None:
         if self._forced_by is not None:
             return
-        logger.warning("%s again while stopping: forcing the exit", signal_name(signum))
+        logger.warning("%s while stopping: forcing the exit", signal_name(signum))
         self._forced_by = signum
         self._forced.set_result(None)
         self._cancel_main()
@@ -392,11 +401,39 @@ class _Run(Generic[T]):
                 # (uvloop runs done-callbacks before letting an exception out) or a stray one.
 
     async def _shutdown_steps(self) -> None:
+        """The documented order (README, "Shutdown"); each step is logged at debug level."""
+        logger.debug("shutdown: running shutdown hooks")
+        await self._run_shutdown_hooks()
+        logger.debug("shutdown: cancelling remaining tasks")
         await self._cancel_leftover_tasks()
+        logger.debug("shutdown: finalizing async generators")
         await self._bounded(self._loop.shutdown_asyncgens(), "finalizing async generators")
+        logger.debug("shutdown: shutting the default executor down")
         await self._shut_executor_down()
+        logger.debug("shutdown: reporting unretrieved task exceptions")
         for task in _tasks.unretrieved_failures(self._loop):
-            _report.report_unretrieved(self._loop, task)
+            if task is not self._main:  # main's outcome is run()'s to raise, not to report
+                _report.report_unretrieved(self._loop, task)
+
+    async def _run_shutdown_hooks(self) -> None:
+        """Last registered, first run; a hook registered by a hook runs next."""
+        while self._hooks:
+            await self._run_shutdown_hook(self._hooks.pop())
+        self._hooks_done = True
+
+    async def _run_shutdown_hook(self, hook: Callable[[], object]) -> None:
+        name = _report.qualified_name(hook)
+        try:
+            result = hook()
+            if inspect.isawaitable(result):
+                task = asyncio.ensure_future(result)
+                if await self._bounded(task, f"shutdown hook {name}"):
+                    task.result()
+        except (KeyboardInterrupt, SystemExit) as exc:
+            if self._escaped is None:
+                self._escaped = exc
+        except BaseException as exc:  # CancelledError included: one hook must not stop the rest
+            _report.report_hook_failure(self._loop, hook, exc)
 
     async def _cancel_leftover_tasks(self) -> None:
         """Cancel every other task, in rounds (cleanup code may start new tasks), until none is
@@ -444,6 +481,8 @@ class _Run(Generic[T]):
         """Wait for one shutdown step within the timeout; True when it finished."""
         task = asyncio.ensure_future(aw)
         if await self._wait_all([task], self._deadline()):
+            if not task.cancelled() and task.exception() is not None:
+                _report.report_failed_step(self._loop, step, task)
             return True
         task.cancel()
         if report:

@@ -43,6 +43,10 @@ class SignalCapture:
     ``force_fallback`` is set, it uses ``signal.signal`` and hands the signal to the loop with
     ``call_soon_threadsafe``, which also wakes an idle loop at once.
 
+    The ``signal.signal`` handlers go in first, at :meth:`install`, and are swapped for the loop's
+    own in the loop's first callback: uvloop loses a signal that arrives between
+    ``add_signal_handler`` and the start of the loop, so start-up is covered by the fallback.
+
     A signal whose disposition is ``SIG_IGN`` stays ignored (a job started in the background by
     a shell ignores SIGINT on purpose), and one whose handler was installed outside Python
     (``getsignal`` returns ``None``) is left alone, because it could not be given back.
@@ -74,15 +78,15 @@ class SignalCapture:
             if previous is None or previous == signal.SIG_IGN:
                 continue
             self._previous[sig] = previous
-            if not self._force_fallback and self._add_loop_handler(sig):
-                self._via_loop.add(sig)
-            else:
-                signal.signal(sig, self._fallback_handler)
-        _logger.debug(
-            "handling %s (%s)",
-            ", ".join(signal_name(s) for s in self._previous),
-            "signal.signal fallback" if len(self._via_loop) < len(self._previous) else "loop",
-        )
+            signal.signal(sig, self._fallback_handler)
+        if self._force_fallback:
+            self._log_how()
+        else:
+            self._loop.call_soon(self._move_to_loop)
+
+    def _move_to_loop(self) -> None:
+        self._via_loop = {sig for sig in self._previous if self._add_loop_handler(sig)}
+        self._log_how()
 
     def restore(self) -> None:
         """Give back every handler replaced, and the wakeup fd, exactly as they were."""
@@ -98,9 +102,12 @@ class SignalCapture:
         # does the same (python/cpython#91170); either would leave an earlier owner deaf.
         signal.set_wakeup_fd(self._wakeup_fd)
 
-    @property
-    def uses_fallback(self) -> bool:
-        return bool(self._previous) and len(self._via_loop) < len(self._previous)
+    def _log_how(self) -> None:
+        _logger.debug(
+            "handling %s (%s)",
+            ", ".join(signal_name(s) for s in self._previous),
+            "loop" if self._via_loop == set(self._previous) else "signal.signal fallback",
+        )
 
     def _add_loop_handler(self, sig: int) -> bool:
         try:

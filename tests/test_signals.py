@@ -92,7 +92,7 @@ def test_second_signal_forces_the_exit_past_a_task_that_ignores_cancellation(
     assert child.finish() == EXIT_SIGTERM
     assert "CLEANUP" in child.lines
     assert "RESTORED" in child.lines
-    assert "SIGTERM again while stopping: forcing the exit" in child.stderr
+    assert "SIGTERM while stopping: forcing the exit" in child.stderr
     assert "task 'stubborn' running stubborn_task.<locals>.stubborn()" in child.stderr
 
 
