@@ -1,0 +1,2 @@
+async def main() -> None:
+    print("PKG APP RAN")
