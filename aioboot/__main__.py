@@ -21,10 +21,7 @@ from typing import Callable, NoReturn, Optional
 
 from . import __version__, run
 from ._loops import NAMES, choose_loop
-from ._runner import Options
-
-# The run's own default, read from its signature so that the two cannot drift apart.
-_DEFAULT_SHUTDOWN_TIMEOUT: float = inspect.signature(run).parameters["shutdown_timeout"].default
+from ._runner import DEFAULT_SHUTDOWN_TIMEOUT, checked_shutdown_timeout
 
 # Launcher options that take a value: the command line is split at the first argument that is
 # neither one of these options nor an option's value.
@@ -113,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--shutdown-timeout",
         type=_seconds,
-        default=_DEFAULT_SHUTDOWN_TIMEOUT,
+        default=DEFAULT_SHUTDOWN_TIMEOUT,
         metavar="SECONDS",
         help="how long each shutdown step may wait, and how long a program awaiting "
         "aioboot.stop_future() has to return after the stop request (default: %(default)g)",
@@ -132,13 +129,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _seconds(text: str) -> float:
     try:
-        seconds = float(text)
         # run()'s own check, made now: a bad value is a usage error, not a failure at start-up.
-        Options.checked(
-            debug=None, shutdown_timeout=seconds, stop_on_error=False, handle_signals=True
-        )
+        seconds = checked_shutdown_timeout(float(text))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    assert seconds is not None
     return seconds
 
 

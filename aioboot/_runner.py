@@ -42,6 +42,9 @@ logger = logging.getLogger("aioboot")
 
 Main = Union[Coroutine[Any, Any, T], Awaitable[T], Callable[[], Coroutine[Any, Any, T]]]
 
+# Under Docker's 10 s stop grace period, so the report of what is stuck gets out before a SIGKILL.
+DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+
 _runs: dict[asyncio.AbstractEventLoop, _Run[Any]] = {}
 _runs_lock = threading.Lock()
 
@@ -72,19 +75,26 @@ class Options:
     ) -> Options:
         if debug is not None and not isinstance(debug, bool):
             raise TypeError(f"debug must be True, False or None, not {debug!r}")
-        if shutdown_timeout is not None:
-            if isinstance(shutdown_timeout, bool) or not isinstance(shutdown_timeout, (int, float)):
-                raise TypeError(
-                    "shutdown_timeout must be a number of seconds or None, "
-                    f"not {shutdown_timeout!r}"
-                )
-            if math.isnan(shutdown_timeout) or shutdown_timeout < 0:
-                raise ValueError(f"shutdown_timeout must be >= 0 seconds, not {shutdown_timeout!r}")
-            shutdown_timeout = float(shutdown_timeout)
         for name, value in (("stop_on_error", stop_on_error), ("handle_signals", handle_signals)):
             if not isinstance(value, bool):
                 raise TypeError(f"{name} must be True or False, not {value!r}")
-        return cls(debug, shutdown_timeout, stop_on_error, handle_signals)  # type: ignore[arg-type]
+        return cls(
+            debug,
+            checked_shutdown_timeout(shutdown_timeout),
+            stop_on_error,  # type: ignore[arg-type]
+            handle_signals,  # type: ignore[arg-type]
+        )
+
+
+def checked_shutdown_timeout(value: object) -> Optional[float]:
+    """``value`` as seconds (None: wait forever); TypeError/ValueError saying what is wrong."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"shutdown_timeout must be a number of seconds or None, not {value!r}")
+    if math.isnan(value) or value < 0:
+        raise ValueError(f"shutdown_timeout must be >= 0 seconds, not {value!r}")
+    return float(value)
 
 
 def run(
@@ -92,7 +102,7 @@ def run(
     *,
     loop: LoopSpec | None = None,
     debug: bool | None = None,
-    shutdown_timeout: float | None = 5.0,
+    shutdown_timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT,
     stop_on_error: bool = False,
     handle_signals: bool = True,
     loop_factory: LoopFactory | None = None,
