@@ -14,8 +14,7 @@ import importlib
 import logging
 import os
 import sys
-from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Callable, NamedTuple, Union
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 LoopSpec = Union[str, LoopFactory]
@@ -26,8 +25,7 @@ NAMES = ("auto", "asyncio", "uvloop", "winloop")
 _logger = logging.getLogger("aioboot")
 
 
-@dataclass(frozen=True)
-class ChosenLoop:
+class ChosenLoop(NamedTuple):
     """The outcome of loop choice: a human-readable name and the factory to call."""
 
     name: str

@@ -16,7 +16,6 @@ import math
 import signal
 import threading
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from typing import (
     Any,
     Awaitable,
@@ -24,6 +23,7 @@ from typing import (
     Coroutine,
     Generic,
     Iterator,
+    NamedTuple,
     Optional,
     Protocol,
     Sequence,
@@ -58,8 +58,7 @@ class _NotACoroutineError(TypeError, ValueError):
     this is both, so either ``except`` clause keeps working."""
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     debug: Optional[bool]
     shutdown_timeout: Optional[float]
     stop_on_error: bool
