@@ -436,9 +436,7 @@ class _Run(Generic[T]):
         try:
             result = hook()
             if inspect.isawaitable(result):
-                task = asyncio.ensure_future(result)
-                if await self._bounded(task, f"shutdown hook {name}"):
-                    task.result()
+                await self._bounded(result, f"shutdown hook {name}")  # reports its own failure
         except (KeyboardInterrupt, SystemExit) as exc:
             if self._escaped is None:
                 self._escaped = exc
