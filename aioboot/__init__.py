@@ -10,11 +10,21 @@ from __future__ import annotations
 import asyncio
 from typing import Optional
 
+from ._helpers import ScheduledCall, call_at, call_later, wait_any
 from ._runner import current_run, run, run_to_stop
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "request_stop", "run", "stop_future"]
+__all__ = [
+    "ScheduledCall",
+    "__version__",
+    "call_at",
+    "call_later",
+    "request_stop",
+    "run",
+    "stop_future",
+    "wait_any",
+]
 
 
 def stop_future() -> asyncio.Future[Optional[int]]:
