@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import math
-import numbers
 import threading
 import time
 from typing import (
@@ -30,6 +28,7 @@ from typing import (
     overload,
 )
 
+from ._checks import checked_seconds
 from ._report import qualified_name
 from ._runner import _Run, current_run, run_to_stop
 
@@ -117,7 +116,7 @@ def _collect_awaitables(aws: Iterable[Awaitable[Any]], timeout: object) -> list[
     items = list(aws)
     try:
         if timeout is not None:
-            _seconds(timeout, "timeout", "wait_any()", minimum=0.0)
+            checked_seconds(timeout, "timeout", "wait_any()", minimum=0.0)
         if not items:
             raise ValueError("aioboot.wait_any() needs at least one awaitable")
         for item in items:
@@ -359,7 +358,7 @@ def call_later(
     and ``TypeError``/``ValueError`` for a delay that is not a finite number >= 0.
     """
     _check_coroutine_function(coro_fn, args, "call_later()")
-    seconds = _seconds(delay, "delay", "call_later()", minimum=0.0)
+    seconds = checked_seconds(delay, "delay", "call_later()", minimum=0.0)
     return _schedule("call_later()", coro_fn, args, when=None, delay=seconds)
 
 
@@ -374,7 +373,7 @@ def call_at(
     Everything else is as :func:`call_later`, threads included.
     """
     _check_coroutine_function(coro_fn, args, "call_at()")
-    at = _seconds(when, "when", "call_at()")
+    at = checked_seconds(when, "when", "call_at()")
     return _schedule("call_at()", coro_fn, args, when=at, delay=0.0)
 
 
@@ -435,14 +434,3 @@ def _loop_runs_here(loop: asyncio.AbstractEventLoop) -> bool:
         return asyncio.get_running_loop() is loop
     except RuntimeError:
         return False
-
-
-def _seconds(value: object, name: str, caller: str, *, minimum: Optional[float] = None) -> float:
-    """``value`` as a finite number of seconds, at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"aioboot.{caller}: {name} must be a number of seconds, not {value!r}")
-    seconds = float(value)
-    if not math.isfinite(seconds) or (minimum is not None and seconds < minimum):
-        bound = "a finite number" if minimum is None else f"a finite number >= {minimum:g}"
-        raise ValueError(f"aioboot.{caller}: {name} must be {bound}, not {value!r}")
-    return seconds

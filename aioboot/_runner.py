@@ -12,7 +12,6 @@ import contextlib
 import gc
 import inspect
 import logging
-import math
 import signal
 import threading
 from concurrent.futures import Executor
@@ -32,6 +31,7 @@ from typing import (
 )
 
 from . import _report, _tasks
+from ._checks import checked_seconds
 from ._executor import DaemonThreadPool, shutdown_in_background
 from ._loops import ChosenLoop, LoopFactory, LoopSpec, choose_loop, make_loop
 from ._signals import SignalCapture, signal_name
@@ -89,11 +89,7 @@ def checked_shutdown_timeout(value: object) -> Optional[float]:
     """``value`` as seconds (None: wait forever); TypeError/ValueError saying what is wrong."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"shutdown_timeout must be a number of seconds or None, not {value!r}")
-    if math.isnan(value) or value < 0:
-        raise ValueError(f"shutdown_timeout must be >= 0 seconds, not {value!r}")
-    return float(value)
+    return checked_seconds(value, "shutdown_timeout", "run()", minimum=0.0)
 
 
 def run(
@@ -251,9 +247,13 @@ class _Run(Generic[T]):
         return self._loop
 
     def cancel_on_shutdown(self, pending: _Cancellable) -> None:
-        """Cancel ``pending`` when shutdown starts, unless ``forget()`` was called for it first:
-        a timer firing during shutdown would start work that shutdown has to cancel again."""
-        self._cancel_on_shutdown.add(pending)
+        """Cancel ``pending`` when shutdown starts (at once if it has started), unless
+        ``forget()`` was called for it first: a timer firing during shutdown would start work
+        that shutdown has to cancel again."""
+        if self._shutting_down:
+            pending.cancel()
+        else:
+            self._cancel_on_shutdown.add(pending)
 
     def forget(self, pending: _Cancellable) -> None:
         self._cancel_on_shutdown.discard(pending)

@@ -34,7 +34,11 @@ def unretrieved_failures(loop: asyncio.AbstractEventLoop) -> list[asyncio.Task[A
     return [
         obj
         for obj in gc.get_objects()
-        if isinstance(obj, asyncio.Task) and obj.get_loop() is loop and is_unretrieved_failure(obj)
+        # type(), not isinstance(): isinstance() reads __class__, which raises ReferenceError
+        # on a dead weakref.proxy (websockets leaves one per connection).
+        if issubclass(type(obj), asyncio.Task)
+        and obj.get_loop() is loop
+        and is_unretrieved_failure(obj)
     ]
 
 

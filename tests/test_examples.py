@@ -10,9 +10,6 @@ import sys
 import pytest
 from conftest import CHILD_TIMEOUT, PYTHON, ROOT, Child, Spawn, child_env
 
-# Remove once the core's heap scan skips dead weak proxies (see the websocket test).
-CORE_WEAKPROXY_BUG = "ReferenceError: weakly-referenced object no longer exists"
-
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="sends POSIX signals")
 
 
@@ -108,11 +105,6 @@ def test_websocket_echo_echoes_then_closes_clients_with_1001_on_sigterm(
     assert echoed == messages
     assert close_code == 1001
     exit_code = child.finish()
-    if exit_code != 0 and CORE_WEAKPROXY_BUG in child.stderr:
-        pytest.xfail(
-            "core bug: the end-of-run heap scan (_tasks.unretrieved_failures) calls isinstance() "
-            "on a dead weakref.proxy (websockets keeps one per connection) and crashes"
-        )
     assert exit_code == 0, child.stderr
     assert "received SIGTERM: closing client connections (1001 going away)" in child.lines
     assert child.lines[-1] == "server closed; exiting 0"

@@ -9,6 +9,7 @@ import contextlib
 import gc
 import logging
 import threading
+import weakref
 from typing import Any
 
 import pytest
@@ -48,6 +49,19 @@ def test_an_unretrieved_exception_of_a_referenced_task_is_reported_once_with_tra
     assert "Task exception was never retrieved" not in " ".join(
         r.getMessage() for r in caplog.records if r.name == "asyncio"
     )
+
+
+def test_a_dead_weak_proxy_on_the_heap_does_not_break_the_report(loop_name: str) -> None:
+    class Target:
+        pass
+
+    proxies: list[object] = []
+
+    async def main() -> int:
+        proxies.append(weakref.proxy(Target()))  # dead at once; websockets leaves such proxies
+        return 1
+
+    assert aioboot.run(main(), loop=loop_name) == 1
 
 
 def test_a_task_collected_during_the_run_is_reported_once(
