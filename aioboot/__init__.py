@@ -1,4 +1,4 @@
-"""``asyncio.run()``, done right.
+"""aioboot: ``asyncio.run()``, done right.
 
 ``aioboot.run(main())`` picks the fastest loop for the platform, turns SIGINT/SIGTERM into a
 graceful stop, shuts down in a fixed order with every wait bounded, and reports every task
@@ -8,7 +8,7 @@ exception that nobody retrieved.
 from __future__ import annotations
 
 import asyncio
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 
 from ._helpers import ScheduledCall, call_at, call_later, wait_any
 from ._runner import current_run, run, run_to_stop
@@ -20,11 +20,14 @@ __all__ = [
     "__version__",
     "call_at",
     "call_later",
+    "on_shutdown",
     "request_stop",
     "run",
     "stop_future",
     "wait_any",
 ]
+
+_Hook = TypeVar("_Hook", bound=Callable[[], object])
 
 
 def stop_future() -> asyncio.Future[Optional[int]]:
@@ -51,3 +54,19 @@ def request_stop() -> None:
     and the call is made from outside all of them.
     """
     run_to_stop("request_stop()").request_stop_threadsafe()
+
+
+def on_shutdown(callback: _Hook) -> _Hook:
+    """Register ``callback`` (sync, or async) to run when the current run shuts down.
+
+    Hooks run after main has returned or been cancelled and *before* the remaining tasks are
+    cancelled, so they can still use open connections: flush buffers, say goodbye to clients.
+    They run last-registered first, one at a time; an async hook is bounded by
+    ``shutdown_timeout`` (then cancelled and reported); a failing hook is reported through the
+    loop's exception handler and the others still run.  A sync hook runs inline, so keep it short.
+
+    Returns ``callback``, so it works as a decorator.  Raises ``RuntimeError`` outside
+    :func:`run`'s loop thread or once the hooks have run, ``TypeError`` for a non-callable.
+    """
+    current_run("on_shutdown()").add_shutdown_hook(callback)
+    return callback
