@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import signal
@@ -165,3 +166,16 @@ def program(name: str) -> str:
 
 PYTHON = sys.executable
 SIGNALS = [signal.SIGINT, signal.SIGTERM]
+
+
+def aioboot_reports(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.LogRecord]:
+    """What the "aioboot" logger said that contains ``text``."""
+    return [r for r in caplog.records if r.name == "aioboot" and text in r.getMessage()]
+
+
+def reported_exception(record: logging.LogRecord) -> BaseException:
+    """The exception a report carries (its traceback is logged with it)."""
+    assert record.exc_info is not None, record.getMessage()
+    exc = record.exc_info[1]
+    assert exc is not None
+    return exc

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any, Awaitable, Callable, Coroutine, Optional
 
 import pytest
+from conftest import aioboot_reports, reported_exception
 
 import aioboot
 
@@ -76,10 +77,6 @@ def started_task(call: aioboot.ScheduledCall[Any]) -> asyncio.Task[Any]:
     task = call.task
     assert task is not None, f"{call!r} has not started"
     return task
-
-
-def reports(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "aioboot" and text in r.getMessage()]
 
 
 # -- wait_any -------------------------------------------------------------------------------------
@@ -224,11 +221,9 @@ def test_a_childs_exception_nobody_reads_is_reported_once(
     aioboot.run(main(), loop=loop_name)
     kept.clear()
     gc.collect()
-    found = reports(caplog, "never retrieved")
-    assert len(found) == 1
-    assert "running boom()" in found[0].getMessage()
-    assert found[0].exc_info is not None
-    assert str(found[0].exc_info[1]) == "nobody looked"
+    (record,) = aioboot_reports(caplog, "never retrieved")
+    assert "running boom()" in record.getMessage()
+    assert str(reported_exception(record)) == "nobody looked"
 
 
 def test_wait_any_puts_every_child_completed_in_the_same_iteration_in_done(
@@ -411,11 +406,9 @@ def test_a_scheduled_calls_unretrieved_exception_is_reported_once(
     aioboot.run(main(), loop=loop_name)
     kept.clear()
     gc.collect()
-    found = reports(caplog, "never retrieved")
-    assert len(found) == 1
-    assert ".failing()" in found[0].getMessage()
-    assert found[0].exc_info is not None
-    assert str(found[0].exc_info[1]) == "scheduled failure"
+    (record,) = aioboot_reports(caplog, "never retrieved")
+    assert ".failing()" in record.getMessage()
+    assert str(reported_exception(record)) == "scheduled failure"
 
 
 def test_calls_still_pending_at_shutdown_are_cancelled_without_creating_coroutines(

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 import pytest
+from conftest import reported_exception
 
 import aioboot
 
@@ -62,8 +63,7 @@ def test_a_failing_hook_is_reported_and_the_others_run(
     assert ran == ["runs anyway"]
     (record,) = [r for r in caplog.records if "shutdown hook" in r.getMessage()]
     assert "broken failed" in record.getMessage()
-    assert record.exc_info is not None
-    assert str(record.exc_info[1]) == "hook broke"
+    assert str(reported_exception(record)) == "hook broke"
 
 
 def test_a_hook_that_never_returns_is_bounded(

@@ -13,6 +13,7 @@ import weakref
 from typing import Any
 
 import pytest
+from conftest import aioboot_reports, reported_exception
 
 import aioboot
 
@@ -21,12 +22,6 @@ kept: list[asyncio.Task[Any]] = []
 
 async def fail(message: str = "lost") -> None:
     raise ValueError(message)
-
-
-def reports(
-    caplog: pytest.LogCaptureFixture, text: str, logger: str = "aioboot"
-) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == logger and text in r.getMessage()]
 
 
 def test_an_unretrieved_exception_of_a_referenced_task_is_reported_once_with_traceback(
@@ -41,11 +36,9 @@ def test_an_unretrieved_exception_of_a_referenced_task_is_reported_once_with_tra
     aioboot.run(main(), loop=loop_name)
     kept.clear()
     gc.collect()  # asyncio would log its own "never retrieved" now if we had not retrieved it
-    found = reports(caplog, "Task exception was never retrieved")
-    assert len(found) == 1
-    assert "running fail()" in found[0].getMessage()
-    assert found[0].exc_info is not None
-    assert str(found[0].exc_info[1]) == "lost"
+    (record,) = aioboot_reports(caplog, "Task exception was never retrieved")
+    assert "running fail()" in record.getMessage()
+    assert str(reported_exception(record)) == "lost"
     assert "Task exception was never retrieved" not in " ".join(
         r.getMessage() for r in caplog.records if r.name == "asyncio"
     )
@@ -159,7 +152,7 @@ def test_a_task_that_refuses_to_stop_is_named_with_where_it_is_stuck(
 
     caplog.set_level(logging.ERROR)
     assert aioboot.run(main(), loop=loop_name, shutdown_timeout=0.2) == 1
-    (record,) = reports(caplog, "did not finish within 0.2 s")
+    (record,) = aioboot_reports(caplog, "did not finish within 0.2 s")
     message = record.getMessage()
     assert (
         "task 'refuser' running "
@@ -185,7 +178,7 @@ def test_a_blocked_executor_job_is_named_and_does_not_hold_the_run(
     caplog.set_level(logging.ERROR)
     try:
         aioboot.run(main(), loop=loop_name, shutdown_timeout=0.2)
-        (record,) = reports(caplog, "default-executor job")
+        (record,) = aioboot_reports(caplog, "default-executor job")
         assert "blocking_job" in record.getMessage()
         assert "release.wait(60)" in record.getMessage()
     finally:
@@ -249,10 +242,8 @@ def test_stop_on_error_raises_the_first_failure_and_reports_the_second(
     kept.clear()
     gc.collect()
     assert cleaned == [True]
-    found = reports(caplog, "never retrieved")
-    assert len(found) == 1
-    assert found[0].exc_info is not None
-    assert str(found[0].exc_info[1]) == "second"
+    (record,) = aioboot_reports(caplog, "never retrieved")
+    assert str(reported_exception(record)) == "second"
 
 
 def test_stop_on_error_resolves_the_stop_future_of_a_program_that_handles_stopping(
