@@ -87,10 +87,10 @@ async def wait_any(
     raises ``CancelledError``.
 
     The wait for cancelled children is not bounded, as with ``asyncio.TaskGroup``: a child that
-    ignores cancellation delays ``wait_any`` for as long as it runs.  ``wait_any`` stays
-    cancellable during that wait: cancelling it again stops the waiting (the children have been
-    cancelled already) and raises ``CancelledError``, so an enclosing timeout or the run's
-    bounded shutdown still ends it, and the run then names the child that refused to stop.
+    ignores cancellation delays ``wait_any`` for as long as it runs.  Cancelling ``wait_any``
+    again during that wait is passed on to the children; it still waits for them, then raises
+    ``CancelledError``.  So nothing is ever left running when it returns or raises; a child that
+    never stops holds it, and the run's bounded shutdown names both.
 
     Raises ``ValueError`` for an empty ``aws`` or a timeout that is negative or not finite,
     ``TypeError`` for an element that is not awaitable or a timeout that is not a number;
@@ -135,13 +135,22 @@ def _close_coroutines(items: Iterable[object]) -> None:
 
 
 async def _cancel_and_wait(futures: Iterable[asyncio.Future[Any]]) -> None:
-    """Cancel ``futures`` and wait until all are done.  ``asyncio.wait`` does not cancel what it
-    waits for when it is itself cancelled, so a second cancellation only ends the waiting."""
+    """Cancel ``futures`` and wait until all are done, as ``TaskGroup`` does: a cancellation that
+    arrives meanwhile is passed on to them and raised once they are all done, so nothing is ever
+    left running when ``wait_any`` returns or raises."""
     futures = list(futures)
-    for future in futures:
-        future.cancel()
-    if futures:
-        await asyncio.wait(futures)
+    interrupted = False
+    while True:
+        for future in futures:
+            future.cancel()
+        try:
+            if futures:
+                await asyncio.wait(futures)
+            break
+        except asyncio.CancelledError:
+            interrupted = True
+    if interrupted:
+        raise asyncio.CancelledError
 
 
 # -- call_later / call_at -------------------------------------------------------------------------

@@ -111,7 +111,7 @@ class SignalCapture:
 
     def _add_loop_handler(self, sig: int) -> bool:
         try:
-            self._loop.add_signal_handler(sig, self._on_signal, sig)
+            self._loop.add_signal_handler(sig, self._on_signal, int(sig))
         except NotImplementedError:
             return False
         return True

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-from conftest import LOOPS, PROGRAMS, PYTHON, SIGNALS, Child, Spawn, child_env
+from conftest import LOOPS, PROGRAMS, PYTHON, SIGNALS, Child, Spawn, child_env, posix_only
 
 import aioboot
 
@@ -231,6 +231,7 @@ def test_a_syntax_error_is_shown_as_python_shows_it(spawn: Spawn, tmp_path: Path
 # -- signals ------------------------------------------------------------------------------------
 
 
+@posix_only
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
 def test_a_signal_stops_the_target_with_128_plus_n(
     spawn: Spawn, loop_name: str, sig: signal.Signals
@@ -243,6 +244,7 @@ def test_a_signal_stops_the_target_with_128_plus_n(
     assert "Traceback" not in child.stderr
 
 
+@posix_only
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
 def test_a_target_using_the_stop_future_exits_0_after_a_signal(
     spawn: Spawn, loop_name: str, sig: signal.Signals
@@ -256,6 +258,7 @@ def test_a_target_using_the_stop_future_exits_0_after_a_signal(
     assert "Traceback" not in child.stderr
 
 
+@posix_only
 def test_shutdown_timeout_is_honoured(spawn: Spawn) -> None:
     child = launch(spawn, "--shutdown-timeout", "0.2", "signals:slow_to_return")
     child.wait_for_line("READY")

@@ -5,12 +5,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-import sys
 
 import pytest
-from conftest import CHILD_TIMEOUT, PYTHON, ROOT, Child, Spawn, child_env
-
-posix_only = pytest.mark.skipif(sys.platform == "win32", reason="sends POSIX signals")
+from conftest import CHILD_TIMEOUT, PYTHON, ROOT, Child, Spawn, child_env, posix_only
 
 
 def start(spawn: Spawn, name: str, loop_name: str, *args: str) -> Child:

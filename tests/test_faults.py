@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, Child, Spawn, child_env, program
+from conftest import PYTHON, Child, Spawn, child_env, posix_only, program
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -57,6 +57,7 @@ def row(spawn: Spawn, loop_name: str, tmp_path: Path) -> object:
 # -- signals in every phase ---------------------------------------------------------------------
 
 
+@posix_only
 def test_signal_during_start_up_stops_cleanly(row: object) -> None:
     r: Row = row("startup_signal")  # type: ignore[operator]
     assert r.finish() == EXIT_SIGTERM
@@ -76,6 +77,7 @@ def test_signal_during_start_up_stops_cleanly(row: object) -> None:
         ("signal_in_executor", "shutdown: shutting the default executor down"),
     ],
 )
+@posix_only
 def test_a_signal_during_a_shutdown_step_forces_the_exit(
     row: object, name: str, in_step: str
 ) -> None:
@@ -149,6 +151,7 @@ def test_exception_elsewhere_is_reported_once_with_traceback(
     assert r.left == EVERY_MARKER
 
 
+@posix_only
 def test_exception_on_the_signal_triggered_path_propagates_once(row: object) -> None:
     r: Row = row("raise_after_signal")
     r.wait_for("READY")
@@ -168,6 +171,7 @@ def test_exception_on_the_signal_triggered_path_propagates_once(row: object) -> 
         ("keyboardinterrupt_task", -signal.SIGINT),
     ],
 )
+@posix_only  # an uncaught KeyboardInterrupt ends a POSIX process by SIGINT
 def test_systemexit_and_keyboardinterrupt_propagate_like_asyncio_run(
     row: object, name: str, code: int
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import signal
 import sys
 import threading
@@ -252,6 +253,26 @@ def test_stop_future_and_request_stop_outside_a_run_are_clear_errors() -> None:
         aioboot.stop_future()
     with pytest.raises(RuntimeError, match=r"no aioboot\.run"):
         aioboot.request_stop()
+
+
+@pytest.mark.skipif(
+    sys.platform == "win32", reason="os.kill(SIGTERM) terminates at once on Windows"
+)
+@pytest.mark.parametrize("fallback", [False, True], ids=["loop", "fallback"])
+def test_the_stop_future_resolves_to_a_plain_int(
+    monkeypatch: pytest.MonkeyPatch, loop_name: str, fallback: bool
+) -> None:
+    if fallback:
+        monkeypatch.setenv("_AIOBOOT_SIGNAL_FALLBACK", "1")
+
+    async def main() -> object:
+        stop = aioboot.stop_future()
+        os.kill(os.getpid(), signal.SIGTERM)
+        return await stop
+
+    value = aioboot.run(main(), loop=loop_name)
+    assert type(value) is int  # not signal.Signals, whose str() differs across versions
+    assert value == signal.SIGTERM
 
 
 def test_request_stop_resolves_the_stop_future_to_none(loop_name: str) -> None:

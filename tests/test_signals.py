@@ -7,9 +7,9 @@ import signal
 from typing import Optional
 
 import pytest
-from conftest import PYTHON, Child, Spawn, child_env, program
+from conftest import PYTHON, Child, Spawn, child_env, posix_only, program
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), posix_only]
 
 EXIT_SIGTERM = 128 + signal.SIGTERM
 
