@@ -31,15 +31,27 @@ def unretrieved_failures(loop: asyncio.AbstractEventLoop) -> list[asyncio.Task[A
     ``asyncio.all_tasks()`` lists only pending tasks, so the heap is the one place that has the
     failed ones; this runs once per run, after the loop has stopped.
     """
+    task_types = _task_types()
+    # A set lookup on type(obj): no call per heap object (a heap can hold millions), and unlike
+    # isinstance() it never reads __class__, which raises on a dead weakref.proxy (websockets
+    # leaves one per connection).
     return [
         obj
         for obj in gc.get_objects()
-        # type(), not isinstance(): isinstance() reads __class__, which raises ReferenceError
-        # on a dead weakref.proxy (websockets leaves one per connection).
-        if issubclass(type(obj), asyncio.Task)
-        and obj.get_loop() is loop
-        and is_unretrieved_failure(obj)
+        if type(obj) in task_types and obj.get_loop() is loop and is_unretrieved_failure(obj)
     ]
+
+
+def _task_types() -> set[type]:
+    """asyncio.Task (C and Python) and every subclass defined so far."""
+    found: set[type] = set()
+    unseen: list[type] = [asyncio.Task, getattr(asyncio.tasks, "_PyTask", asyncio.Task)]
+    while unseen:
+        cls = unseen.pop()
+        if cls not in found:
+            found.add(cls)
+            unseen.extend(cls.__subclasses__())
+    return found
 
 
 class FailureWatch:

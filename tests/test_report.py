@@ -57,6 +57,25 @@ def test_a_dead_weak_proxy_on_the_heap_does_not_break_the_report(loop_name: str)
     assert aioboot.run(main(), loop=loop_name) == 1
 
 
+def test_a_failed_task_of_a_task_subclass_is_found_too(
+    loop_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    class TracedTask(asyncio.Task):  # type: ignore[type-arg]
+        pass
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(lambda loop, coro, **kw: TracedTask(coro, loop=loop, **kw))
+        kept.append(asyncio.ensure_future(fail("in a subclass")))
+        await asyncio.sleep(0.01)
+
+    caplog.set_level(logging.ERROR)
+    aioboot.run(main(), loop=loop_name)
+    kept.clear()
+    (record,) = aioboot_reports(caplog, "never retrieved")
+    assert str(reported_exception(record)) == "in a subclass"
+
+
 def test_a_task_collected_during_the_run_is_reported_once(
     loop_name: str, caplog: pytest.LogCaptureFixture
 ) -> None:

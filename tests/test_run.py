@@ -9,10 +9,12 @@ import signal
 import sys
 import threading
 import warnings
+import weakref
 from collections.abc import Coroutine
 from typing import Any
 
 import pytest
+from conftest import posix_only
 
 import aioboot
 
@@ -255,9 +257,7 @@ def test_stop_future_and_request_stop_outside_a_run_are_clear_errors() -> None:
         aioboot.request_stop()
 
 
-@pytest.mark.skipif(
-    sys.platform == "win32", reason="os.kill(SIGTERM) terminates at once on Windows"
-)
+@posix_only
 @pytest.mark.parametrize("fallback", [False, True], ids=["loop", "fallback"])
 def test_the_stop_future_resolves_to_a_plain_int(
     monkeypatch: pytest.MonkeyPatch, loop_name: str, fallback: bool
@@ -273,6 +273,26 @@ def test_the_stop_future_resolves_to_a_plain_int(
     value = aioboot.run(main(), loop=loop_name)
     assert type(value) is int  # not signal.Signals, whose str() differs across versions
     assert value == signal.SIGTERM
+
+
+@posix_only
+def test_a_signal_exit_does_not_keep_what_main_held_alive(loop_name: str) -> None:
+    class Held:
+        pass
+
+    refs: list[weakref.ref[Held]] = []
+
+    async def main() -> None:
+        held = Held()  # e.g. the list of every task main started
+        refs.append(weakref.ref(held))
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.sleep(30)
+
+    with pytest.raises(SystemExit) as raised:
+        aioboot.run(main(), loop=loop_name)
+    assert raised.value.code == 128 + signal.SIGTERM
+    # While the exception and its traceback are still alive: freed by run(), not at exit.
+    assert refs[0]() is None
 
 
 def test_request_stop_resolves_the_stop_future_to_none(loop_name: str) -> None:
