@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 from typing import Any, Callable, Optional
 
 TaskFactory = Callable[..., "asyncio.Future[Any]"]
@@ -31,15 +32,12 @@ def unretrieved_failures(loop: asyncio.AbstractEventLoop) -> list[asyncio.Task[A
     ``asyncio.all_tasks()`` lists only pending tasks, so the heap is the one place that has the
     failed ones; this runs once per run, after the loop has stopped.
     """
-    task_types = _task_types()
-    # A set lookup on type(obj): no call per heap object (a heap can hold millions), and unlike
-    # isinstance() it never reads __class__, which raises on a dead weakref.proxy (websockets
-    # leaves one per connection).
-    return [
-        obj
-        for obj in gc.get_objects()
-        if type(obj) in task_types and obj.get_loop() is loop and is_unretrieved_failure(obj)
-    ]
+    heap = gc.get_objects()
+    # Tasks picked by a set lookup on type(obj), looped over in C: a heap can hold millions of
+    # objects.  Unlike isinstance(), type() never reads __class__, which raises on a dead
+    # weakref.proxy (websockets leaves one per connection).
+    tasks = itertools.compress(heap, map(_task_types().__contains__, map(type, heap)))
+    return [task for task in tasks if task.get_loop() is loop and is_unretrieved_failure(task)]
 
 
 def _task_types() -> set[type]:
