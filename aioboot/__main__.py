@@ -7,17 +7,18 @@ Imports the target the way ``python -m`` imports a module (the current directory
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import inspect
 import logging
 import os
-import reprlib
 import signal
 import sys
 from collections.abc import Awaitable, Sequence
 from types import ModuleType, TracebackType
-from typing import Callable, NoReturn, Optional
+from typing import TYPE_CHECKING, Callable, NamedTuple, NoReturn, Optional
+
+if TYPE_CHECKING:
+    import argparse
 
 from . import __version__, run
 from ._loops import NAMES, choose_loop
@@ -57,6 +58,14 @@ _LAUNCHER_DIRS = frozenset(
 )
 
 
+class _LaunchOptions(NamedTuple):
+    target: str
+    loop: Optional[str] = None
+    debug: Optional[bool] = None
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+    log_level: Optional[str] = None
+
+
 class _UsageError(Exception):
     """A launcher argument or target that is wrong: one line on stderr, exit status 2."""
 
@@ -64,8 +73,16 @@ class _UsageError(Exception):
 def main(argv: Optional[Sequence[str]] = None) -> NoReturn:
     """Run the command line's target and exit with its status; ``argv`` defaults to sys.argv[1:]."""
     launcher_args, program_args = _split_argv(sys.argv[1:] if argv is None else argv)
-    options = _parser().parse_args(launcher_args)
+    options = _parse(launcher_args)
     raise SystemExit(_exit_status(lambda: _launch(options, program_args)))
+
+
+def _parse(launcher_args: list[str]) -> _LaunchOptions:
+    if len(launcher_args) == 1 and not launcher_args[0].startswith("-"):
+        # Just a target, the common case: importing argparse and building the parser would be
+        # half of what the launcher adds to start-up.
+        return _LaunchOptions(launcher_args[0])
+    return _LaunchOptions(**vars(_parser().parse_args(launcher_args)))
 
 
 def _split_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -82,6 +99,8 @@ def _split_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="aioboot",
         usage="%(prog)s [options] module:function [args ...]",
@@ -128,6 +147,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _seconds(text: str) -> float:
+    import argparse  # already imported by _parser(), the only caller
+
     try:
         # run()'s own check, made now: a bad value is a usage error, not a failure at start-up.
         seconds = checked_shutdown_timeout(float(text))
@@ -137,9 +158,9 @@ def _seconds(text: str) -> float:
     return seconds
 
 
-def _launch(options: argparse.Namespace, program_args: list[str]) -> object:
+def _launch(options: _LaunchOptions, program_args: list[str]) -> object:
     """Everything after parsing; returns what the target returned."""
-    target: str = options.target
+    target = options.target
     _make_cwd_importable()
     _check_loop(options.loop)
     _hand_off_argv(target, program_args)
@@ -231,6 +252,8 @@ def _call_target(func: Callable[[], object], target: str) -> Awaitable[object]:
     body runs now) and must return an awaitable."""
     result = func()
     if not inspect.isawaitable(result):
+        import reprlib
+
         raise _UsageError(
             f"target {target!r} returned {reprlib.repr(result)}, not an awaitable; "
             "expected an async function"
