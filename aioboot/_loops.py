@@ -16,6 +16,8 @@ import os
 import sys
 from typing import Callable, NamedTuple, Union
 
+from ._report import qualified_name
+
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 LoopSpec = Union[str, LoopFactory]
 
@@ -43,7 +45,7 @@ def choose_loop(spec: LoopSpec | None = None) -> ChosenLoop:
     if spec is None:
         spec = os.environ.get(ENV_VAR, "").strip() or "auto"
     if callable(spec):
-        return ChosenLoop(_callable_name(spec), spec)
+        return ChosenLoop(qualified_name(spec), spec)
     if not isinstance(spec, str):
         raise TypeError(
             f"loop must be one of {', '.join(NAMES)}, a 'module:factory' string or a callable "
@@ -119,12 +121,6 @@ def _import_factory(target: str) -> ChosenLoop:
     if not callable(obj):
         raise ValueError(f"loop {target!r} is not callable; it must return a new event loop")
     return ChosenLoop(target, obj)
-
-
-def _callable_name(factory: LoopFactory) -> str:
-    module = getattr(factory, "__module__", None) or ""
-    qualname = getattr(factory, "__qualname__", None) or repr(factory)
-    return f"{module}:{qualname}" if module else qualname
 
 
 def make_loop(chosen: ChosenLoop) -> asyncio.AbstractEventLoop:

@@ -493,10 +493,11 @@ class _Run(Generic[T]):
 
     async def _shut_executor_down(self) -> None:
         executor: Executor = getattr(self._loop, "_default_executor", None) or self._executor
-        if executor is not self._executor or not self._executor.ever_used:
-            self._executor.shutdown(wait=False)  # no thread of its own to wait for
-            if executor is self._executor:
-                return
+        if executor is self._executor and not self._executor.ever_used:
+            self._executor.shutdown(wait=False)  # no thread to wait for
+            return
+        if executor is not self._executor:
+            self._executor.shutdown(wait=False)  # never used: the program installed its own
         done = asyncio.wrap_future(shutdown_in_background(executor), loop=self._loop)
         if await self._bounded(done, "shutting the default executor down", report=False):
             return
