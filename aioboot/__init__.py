@@ -11,11 +11,12 @@ import asyncio
 from typing import Callable, Optional, TypeVar
 
 from ._helpers import ScheduledCall, call_at, call_later, wait_any
-from ._runner import current_run, run, run_to_stop
+from ._runner import Runner, current_run, run, run_to_stop
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Runner",
     "ScheduledCall",
     "__version__",
     "call_at",
@@ -42,7 +43,7 @@ def stop_future() -> asyncio.Future[Optional[int]]:
     Each call returns a shielded view of the same request, so cancelling one awaiter does not
     cancel it for the others.  Raises ``RuntimeError`` outside :func:`run`'s loop thread.
     """
-    return current_run("stop_future()").stop_future()
+    return current_run("stop_future()")._stop_future()
 
 
 def request_stop() -> None:
@@ -53,7 +54,7 @@ def request_stop() -> None:
     forces the exit).  Raises ``RuntimeError`` when no run is active, or when several are active
     and the call is made from outside all of them.
     """
-    run_to_stop("request_stop()").request_stop_threadsafe()
+    run_to_stop("request_stop()")._request_stop_threadsafe()
 
 
 def on_shutdown(callback: _Hook) -> _Hook:
@@ -68,5 +69,5 @@ def on_shutdown(callback: _Hook) -> _Hook:
     Returns ``callback``, so it works as a decorator.  Raises ``RuntimeError`` outside
     :func:`run`'s loop thread or once the hooks have run, ``TypeError`` for a non-callable.
     """
-    current_run("on_shutdown()").add_shutdown_hook(callback)
+    current_run("on_shutdown()")._add_shutdown_hook(callback)
     return callback

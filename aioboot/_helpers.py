@@ -30,7 +30,7 @@ from typing import (
 
 from ._checks import checked_seconds
 from ._report import qualified_name
-from ._runner import _Run, current_run, run_to_stop
+from ._runner import Runner, current_run, run_to_stop
 
 if TYPE_CHECKING:
     from typing_extensions import TypeVarTuple, Unpack
@@ -173,12 +173,12 @@ class ScheduledCall(Generic[T]):
 
     def __init__(
         self,
-        run: _Run[Any],
+        run: Runner,
         coro_fn: Callable[..., Coroutine[Any, Any, T]],
         args: tuple[Any, ...],
     ) -> None:
         self._run = run
-        self._loop = run.loop
+        self._loop = run._require_loop()
         self._fn = coro_fn
         self._args = args
         # Guards the one transition that two threads may race for: pending -> started/cancelled.
@@ -271,7 +271,7 @@ class ScheduledCall(Generic[T]):
         if self._state is not _PENDING:
             return  # cancelled from another thread before the loop received the request
         self._timer = self._loop.call_at(when, self._fire)
-        self._run.cancel_on_shutdown(self)
+        self._run._cancel_on_shutdown(self)
 
     def _fire(self) -> None:
         assert self._when is not None
@@ -285,7 +285,7 @@ class ScheduledCall(Generic[T]):
                 return
             self._state = _STARTED
         self._timer = None
-        self._run.forget(self)
+        self._run._forget(self)
         self._task = self._loop.create_task(self._new_coroutine())
         self._args = ()  # the coroutine holds them now; the handle may outlive it
         if self._fired is not None and not self._fired.done():
@@ -307,7 +307,7 @@ class ScheduledCall(Generic[T]):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._run.forget(self)
+        self._run._forget(self)
         self._args = ()
         if self._fired is not None:
             self._fired.cancel()
@@ -399,7 +399,7 @@ def _schedule(
     return call
 
 
-def _target_run(caller: str) -> _Run[Any]:
+def _target_run(caller: str) -> Runner:
     """The run of this thread's loop; with no loop running here, the one active run."""
     try:
         asyncio.get_running_loop()

@@ -77,7 +77,7 @@ def report_failed_while_cancelled(loop: asyncio.AbstractEventLoop, task: asyncio
     gives, through the loop's exception handler."""
     loop.call_exception_handler(
         {
-            "message": "unhandled exception during aioboot.run() shutdown",
+            "message": "unhandled exception during asyncio.run() shutdown",
             "exception": task.exception(),
             "task": task,
         }

@@ -1,40 +1,41 @@
-"""The run: start main, turn a stop request into a cancellation or a resolved stop future, shut
-down in a fixed order, and hand back main's outcome.
+"""``Runner``: one event loop's lifetime, as ``asyncio.Runner`` draws it — created lazily, any
+number of ``run()`` calls, and ``close()`` for the shutdown — and ``run()`` on top of it, as
+CPython builds ``asyncio.run``.
 
-Data flows one way: a signal (or ``request_stop()``) becomes one stop request -> main is cancelled
-or its stop future resolves -> the shutdown steps run in order -> the report -> the outcome.
+Data flows one way: a signal (or ``request_stop()``) becomes the current call's stop request
+(``_stop``) -> main is cancelled or its stop future resolves -> ``close()`` runs the shutdown
+steps in order (``_shutdown``) -> the report -> the outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
+import contextvars
+import enum
 import inspect
 import logging
-import signal
+import sys
 import threading
-from concurrent.futures import Executor
+from types import TracebackType
 from typing import (
     Any,
     Awaitable,
     Callable,
     Coroutine,
-    Generic,
-    Iterator,
     NamedTuple,
     Optional,
-    Protocol,
-    Sequence,
     TypeVar,
     Union,
 )
 
 from . import _report, _tasks
 from ._checks import checked_seconds
-from ._executor import DaemonThreadPool, shutdown_in_background
+from ._executor import DaemonThreadPool
 from ._loops import ChosenLoop, LoopFactory, LoopSpec, choose_loop, make_loop
-from ._signals import SignalCapture, signal_name
+from ._shutdown import Cancellable, Shutdown
+from ._signals import SignalCapture
+from ._stop import StopRequest, exit_for_signal
 
 T = TypeVar("T")
 
@@ -45,12 +46,8 @@ Main = Union[Coroutine[Any, Any, T], Awaitable[T], Callable[[], Coroutine[Any, A
 # Under Docker's 10 s stop grace period, so the report of what is stuck gets out before a SIGKILL.
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 
-_runs: dict[asyncio.AbstractEventLoop, _Run[Any]] = {}
-_runs_lock = threading.Lock()
-
-
-class _Cancellable(Protocol):
-    def cancel(self) -> object: ...
+_runners: dict[asyncio.AbstractEventLoop, Runner] = {}
+_runners_lock = threading.Lock()
 
 
 class _NotACoroutineError(TypeError, ValueError):
@@ -104,18 +101,27 @@ def run(
 ) -> T:
     coro = as_coroutine(main)
     try:
-        _refuse_running_loop()
-        options = Options.checked(debug, shutdown_timeout, stop_on_error, handle_signals)
-        if loop is not None and loop_factory is not None:
-            raise TypeError("pass loop= or loop_factory=, not both")
-        chosen = choose_loop(loop_factory if loop_factory is not None else loop)
+        _refuse_running_loop("aioboot.run()")
+        runner = Runner(
+            loop=loop,
+            debug=debug,
+            shutdown_timeout=shutdown_timeout,
+            stop_on_error=stop_on_error,
+            handle_signals=handle_signals,
+            loop_factory=loop_factory,
+        )
+        runner._lazy_init()
     except BaseException:
         coro.close()  # it will never run: no "never awaited" warning on top of the real error
         raise
-    return _Run[T](chosen, options).run(coro)
+    # One capture from the start of the call to the end of the shutdown: no moment in between
+    # when a signal would meet the handler the program had before.
+    runner._holds_signals = True
+    with runner:
+        return runner.run(coro)
 
 
-def as_coroutine(main: object) -> Coroutine[Any, Any, Any]:
+def as_coroutine(main: Main[T]) -> Coroutine[Any, Any, T]:
     """Accept what ``asyncio.run`` accepts (a coroutine; on 3.14 any awaitable) and an async
     function taking no arguments.  A plain function is never called to find out what it returns."""
     if asyncio.iscoroutine(main):
@@ -149,35 +155,35 @@ def _check_callable_without_arguments(fn: Callable[..., Any]) -> None:
         pass
 
 
-def _refuse_running_loop() -> None:
+def _refuse_running_loop(caller: str) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return
     raise RuntimeError(
-        "aioboot.run() cannot be called from a running event loop; "
+        f"{caller} cannot be called from a running event loop; "
         "await the coroutine instead (or run it in another thread)"
     )
 
 
-def current_run(caller: str) -> _Run[Any]:
-    """The run whose loop is running in this thread."""
+def current_run(caller: str) -> Runner:
+    """The runner whose loop is running in this thread."""
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         loop = None
-    found = _runs.get(loop) if loop is not None else None
+    found = _runners.get(loop) if loop is not None else None
     if found is None:
-        raise RuntimeError(f"aioboot.{caller} must be called inside aioboot.run()")
+        raise RuntimeError(f"aioboot.{caller} must be called inside aioboot.run() or a Runner")
     return found
 
 
-def run_to_stop(caller: str) -> _Run[Any]:
-    """The run to stop from this thread: the one running here, else the only active one."""
+def run_to_stop(caller: str) -> Runner:
+    """The runner to stop from this thread: the one running here, else the only open one."""
     with contextlib.suppress(RuntimeError):
         return current_run(caller)
-    with _runs_lock:
-        active = list(_runs.values())
+    with _runners_lock:
+        active = list(_runners.values())
     if len(active) == 1:
         return active[0]
     if not active:
@@ -188,420 +194,285 @@ def run_to_stop(caller: str) -> _Run[Any]:
     )
 
 
-def exit_for_signal(signum: int) -> BaseException:
-    """SIGINT ends a run like Ctrl-C ends Python; any other signal N like ``exit(128 + N)``."""
-    if signum == signal.SIGINT:
-        return KeyboardInterrupt()
-    return SystemExit(128 + signum)
+class _State(enum.Enum):
+    CREATED = "created"
+    INITIALIZED = "initialized"
+    CLOSED = "closed"
 
 
-class _Run(Generic[T]):
-    """One call of ``aioboot.run``: its loop, its main task and its stop state."""
+class Runner:
+    """A context manager that owns one event loop, as ``asyncio.Runner`` does, with everything
+    ``aioboot.run()`` adds: the loop choice, stop signals handled during each :meth:`run` call,
+    the ordered and bounded shutdown in :meth:`close`, and the report of lost task exceptions.
 
-    def __init__(self, chosen: ChosenLoop, options: Options) -> None:
-        self._chosen = chosen
-        self._options = options
-        self._loop: asyncio.AbstractEventLoop
-        self._thread_id = threading.get_ident()
-        self._main: Optional[asyncio.Task[T]] = None
-        self._signals: Optional[SignalCapture] = None
+    ``aioboot.run(main(), **options)`` is ``with Runner(**options) as r: return r.run(main())``.
+
+    A stop request (a signal, ``request_stop()``, a failure under ``stop_on_error``) ends the
+    current :meth:`run` call only, with the same outcome ``aioboot.run()`` would give; the next
+    call starts afresh, as ``asyncio.Runner`` does after a Ctrl-C.  A *forced* exit is final: the
+    runner then refuses to run anything else, and :meth:`close` does not wait.
+    """
+
+    def __init__(
+        self,
+        *,
+        loop: LoopSpec | None = None,
+        debug: bool | None = None,
+        shutdown_timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT,
+        stop_on_error: bool = False,
+        handle_signals: bool = True,
+        loop_factory: LoopFactory | None = None,
+    ) -> None:
+        self._options = Options.checked(debug, shutdown_timeout, stop_on_error, handle_signals)
+        if loop is not None and loop_factory is not None:
+            raise TypeError("pass loop= or loop_factory=, not both")
+        self._chosen: ChosenLoop = choose_loop(loop_factory if loop_factory is not None else loop)
+        # As asyncio.Runner: a loop made by an explicit loop_factory is not made the current one.
+        self._sets_event_loop = loop_factory is None
+        self._state = _State.CREATED
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._context: Optional[contextvars.Context] = None
+        self._shutdown: Optional[Shutdown] = None
+        self._stop: Optional[StopRequest[Any]] = None  # the current run() call's, or the last's
         self._failure_watch: Optional[_tasks.FailureWatch] = None
-        self._executor = DaemonThreadPool()
-        # Stop state: the first request decides the outcome; later signals only force.
-        self._stop_requested = False
-        self._stop_signal: Optional[int] = None
-        self._stop_future: Optional[asyncio.Future[Optional[int]]] = None
-        self._main_handles_stop = False
-        self._main_cancelled_by_stop = False
-        self._main_deadline: Optional[asyncio.TimerHandle] = None
-        self._failure: Optional[BaseException] = None
-        self._forced_by: Optional[int] = None
-        self._signal_exit: Optional[int] = None  # main ended cancelled by this signal's stop
-        self._forced: asyncio.Future[None]
-        self._shutting_down = False
-        self._escaped: Optional[BaseException] = None
-        self._loop_stopped_early = False
-        self._cancel_on_shutdown: set[_Cancellable] = set()
-        self._hooks: list[Callable[[], object]] = []
-        self._hooks_done = False
+        self._signals: Optional[SignalCapture] = None
+        self._holds_signals = False  # aioboot.run(): from run() through close()
 
-    # -- public surface, reached through aioboot.stop_future() / request_stop() ------------------
+    def __enter__(self) -> Runner:
+        self._lazy_init()
+        return self
 
-    def stop_future(self) -> asyncio.Future[Optional[int]]:
-        self._main_handles_stop = True
-        if self._stop_future is None:
-            self._stop_future = self._loop.create_future()
-            if self._stop_requested:
-                self._stop_future.set_result(self._stop_signal)
-        # Shielded: cancelling one awaiter must not cancel the run's stop request for the others.
-        return asyncio.shield(self._stop_future)
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
 
-    def request_stop_threadsafe(self) -> None:
-        if threading.get_ident() == self._thread_id:
-            self._on_stop_request(None)
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        """The runner's loop, created now if it does not exist yet."""
+        return self._require_loop()
+
+    def run(self, coro: Main[T], *, context: Optional[contextvars.Context] = None) -> T:
+        """Run ``coro`` in the runner's loop until it completes, with stop signals handled for
+        the length of the call; return its result or raise its exception.  A stop request ends
+        the call as it ends ``aioboot.run()``: ``KeyboardInterrupt`` for SIGINT,
+        ``SystemExit(128 + N)`` for signal N, main's own outcome for a program that awaited
+        ``stop_future()``.  ``context``: as ``asyncio.Runner.run`` (3.11+ runs the task in it;
+        3.9/3.10 in a copy of it, as their tasks always copy)."""
+        coro = as_coroutine(coro)
+        _refuse_running_loop("Runner.run()")  # as asyncio.Runner: the coroutine is not closed
+        loop = self._require_loop()
+        shutdown = self._shutdown
+        assert shutdown is not None
+        if shutdown.forced_signal() is not None:
+            coro.close()
+            raise RuntimeError("aioboot.Runner: the exit was forced; the runner can only close")
+        stop: StopRequest[T] = StopRequest(loop, self._options.shutdown_timeout, shutdown.force)
+        self._stop = stop
+        # Signals first: their move to the loop's own handlers is then the loop's first callback,
+        # before main's first step.
+        self._capture_signals()
+        stop.start(_create_task(loop, coro, context or self._context))
+        try:
+            escaped = _run_main(loop, stop, shutdown.forced)
+        finally:
+            stop.end()
+            if not self._holds_signals:
+                self._release_signals()
+        forced_by = shutdown.forced_signal()
+        if forced_by is not None:
+            stop.outcome(None)  # lets main go; the forced exit decides
+            raise exit_for_signal(forced_by)
+        failure = stop.outcome(escaped)
+        if failure is not None:
+            raise failure
+        return stop.result()
+
+    def close(self) -> None:
+        """Shut down (README, "Shutdown, in this order") and close the loop.  A second call does
+        nothing.  Raises a ``KeyboardInterrupt``/``SystemExit`` that a task or a hook raised
+        during the shutdown, once the shutdown is complete, and the forced exit's outcome when a
+        signal forced it during the shutdown."""
+        if self._state is not _State.INITIALIZED:
+            return
+        loop, shutdown = self._loop, self._shutdown
+        assert loop is not None
+        assert shutdown is not None
+        forced_before = shutdown.forced_signal()
+        try:
+            self._capture_signals()  # a signal during the shutdown forces the exit
+            shutdown.run()
+        finally:
+            self._tear_down(loop)
+        if shutdown.escaped is not None:
+            raise shutdown.escaped
+        forced_by = shutdown.forced_signal()
+        if forced_by is not None and forced_before is None:
+            raise exit_for_signal(forced_by)
+
+    # -- what aioboot's functions reach through current_run() / run_to_stop() --------------------
+
+    def _stop_future(self) -> asyncio.Future[Optional[int]]:
+        if self._stop is None:
+            raise RuntimeError("aioboot.stop_future() must be called inside Runner.run()")
+        return self._stop.stop_future()
+
+    def _request_stop_threadsafe(self) -> None:
+        stop = self._stop  # the call running now: a request never carries over to the next one
+        loop = self._require_loop()
+        if _running_loop() is loop:
+            if stop is not None:
+                stop.request(None)
             return
         with contextlib.suppress(RuntimeError):  # loop already closed: the run is over anyway
-            self._loop.call_soon_threadsafe(self._on_stop_request, None)
+            loop.call_soon_threadsafe(_request_stop_of, stop)
 
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
+    def _add_shutdown_hook(self, hook: Callable[[], object]) -> None:
+        self._require_shutdown().add_hook(hook)
+
+    def _cancel_on_shutdown(self, pending: Cancellable) -> None:
+        self._require_shutdown().cancel_on_start(pending)
+
+    def _forget(self, pending: Cancellable) -> None:
+        self._require_shutdown().forget(pending)
+
+    def _require_loop(self) -> asyncio.AbstractEventLoop:
+        self._lazy_init()
+        assert self._loop is not None
         return self._loop
 
-    def cancel_on_shutdown(self, pending: _Cancellable) -> None:
-        """Cancel ``pending`` when shutdown starts (at once if it has started), unless
-        ``forget()`` was called for it first: a timer firing during shutdown would start work
-        that shutdown has to cancel again."""
-        if self._shutting_down:
-            pending.cancel()
-        else:
-            self._cancel_on_shutdown.add(pending)
+    def _require_shutdown(self) -> Shutdown:
+        self._lazy_init()
+        assert self._shutdown is not None
+        return self._shutdown
 
-    def forget(self, pending: _Cancellable) -> None:
-        self._cancel_on_shutdown.discard(pending)
+    # -- the loop's lifetime ---------------------------------------------------------------------
 
-    def add_shutdown_hook(self, hook: Callable[[], object]) -> None:
-        if not callable(hook):
-            raise TypeError(f"aioboot.on_shutdown() needs a callable, not {hook!r}")
-        if self._hooks_done:
-            raise RuntimeError("aioboot.on_shutdown(): the shutdown hooks have already run")
-        self._hooks.append(hook)
-
-    # -- the run ---------------------------------------------------------------------------------
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        try:
-            self._loop = make_loop(self._chosen)
-        except BaseException:
-            coro.close()
-            raise
-        logger.debug("running on %s (%s)", self._chosen.name, type(self._loop).__name__)
-        try:
-            try:
-                self._set_up()
-                self._main = self._loop.create_task(coro)
-            except BaseException:
-                coro.close()
-                raise
-            if self._stop_requested:  # a signal came during start-up
-                self._cancel_main()
-            self._run_main()
-            self._shut_down()
-        finally:
-            self._tear_down()
-        try:
-            return self._outcome()
-        finally:
-            self._main = None
-
-    def _set_up(self) -> None:
-        loop = self._loop
-        with _runs_lock:
-            _runs[loop] = self
-        asyncio.set_event_loop(loop)  # as asyncio.run does: get_event_loop() works during the run
+    def _lazy_init(self) -> None:
+        if self._state is _State.CLOSED:
+            raise RuntimeError("Runner is closed")
+        if self._state is _State.INITIALIZED:
+            return
+        loop = make_loop(self._chosen)
+        logger.debug("running on %s (%s)", self._chosen.name, type(loop).__name__)
+        if self._sets_event_loop:
+            asyncio.set_event_loop(loop)  # as asyncio.run: get_event_loop() works in the run
         if self._options.debug is not None:
             loop.set_debug(self._options.debug)
         loop.set_exception_handler(_report.handle_exception)
-        loop.set_default_executor(self._executor)
-        self._forced = loop.create_future()
+        executor = DaemonThreadPool()
+        loop.set_default_executor(executor)
+        self._shutdown = Shutdown(loop, self._options.shutdown_timeout, executor)
         if self._options.stop_on_error:
             self._failure_watch = _tasks.FailureWatch(loop, self._on_task_failure)
             self._failure_watch.install()
-        if self._options.handle_signals and threading.current_thread() is threading.main_thread():
-            self._signals = SignalCapture(loop, self._on_signal)
-            self._signals.install()
+        self._context = contextvars.copy_context()
+        self._loop = loop
+        with _runners_lock:
+            _runners[loop] = self
+        self._state = _State.INITIALIZED
 
-    def _run_main(self) -> None:
-        assert self._main is not None
-        main_phase = True
-
-        def stop_loop(_: object) -> None:
-            # Once only, and never after the phase: uvloop's stop() queues the stop itself, so a
-            # second call would stop the loop again in the middle of the shutdown that follows.
-            nonlocal main_phase
-            if main_phase:
-                main_phase = False
-                self._loop.stop()
-
-        self._main.add_done_callback(stop_loop)
-        self._forced.add_done_callback(stop_loop)
+    def _tear_down(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            self._loop.run_forever()
-        except (KeyboardInterrupt, SystemExit) as exc:
-            # Raised inside a task (or by a default SIGINT handler): the run ends with it, as
-            # asyncio.run's does, but only after the shutdown below.
-            self._escaped = exc
-        finally:
-            main_phase = False
-            self._main.remove_done_callback(stop_loop)
-            self._forced.remove_done_callback(stop_loop)
-        self._loop_stopped_early = not (self._main.done() or self._forced.done() or self._escaped)
-
-    # -- stop requests ---------------------------------------------------------------------------
-
-    def _on_signal(self, signum: int) -> None:
-        if self._stop_requested or self._shutting_down:
-            self._force_exit(signum)
-            return
-        logger.info("received %s, stopping", signal_name(signum))
-        self._on_stop_request(signum)
-
-    def _on_stop_request(self, signum: Optional[int]) -> None:
-        if self._stop_requested or self._shutting_down:
-            return  # request_stop() twice, or after main finished: nothing more to do
-        self._stop_requested = True
-        self._stop_signal = signum
-        if self._stop_future is not None and not self._stop_future.done():
-            self._stop_future.set_result(signum)
-        if self._main is None:
-            return  # start-up: main is cancelled as soon as it exists
-        if not self._main_handles_stop:
-            self._cancel_main()
-        elif self._options.shutdown_timeout is not None:
-            self._main_deadline = self._loop.call_later(
-                self._options.shutdown_timeout, self._main_overran
-            )
-
-    def _main_overran(self) -> None:
-        logger.warning(
-            "main did not return within %g s of the stop request; cancelling it",
-            self._options.shutdown_timeout,
-        )
-        self._cancel_main()
-
-    def _cancel_main(self) -> None:
-        if self._main is not None and not self._main.done():
-            self._main_cancelled_by_stop = True
-            self._main.cancel()
-
-    def _force_exit(self, signum: int) -> None:
-        if self._forced_by is not None:
-            return
-        logger.warning("%s while stopping: forcing the exit", signal_name(signum))
-        self._forced_by = signum
-        self._forced.set_result(None)
-        self._cancel_main()
-
-    def _on_task_failure(self, task: asyncio.Task[Any]) -> None:
-        if task is self._main or self._failure is not None or self._shutting_down:
-            return
-        self._failure = task.exception()  # retrieved: raised from run(), not reported again
-        logger.error("%s failed; stopping (stop_on_error=True)", _report.task_label(task))
-        self._on_stop_request(None)
-
-    # -- shutdown --------------------------------------------------------------------------------
-
-    def _shut_down(self) -> None:
-        self._shutting_down = True
-        self._let_go_of_a_main_stopped_by_signal()
-        if self._main_deadline is not None:
-            self._main_deadline.cancel()
-        for pending in list(self._cancel_on_shutdown):
-            pending.cancel()
-        self._cancel_on_shutdown.clear()
-        steps = self._loop.create_task(self._shutdown_steps())
-        while True:
-            try:
-                self._loop.run_until_complete(steps)
-                return
-            except (KeyboardInterrupt, SystemExit) as exc:
-                if steps.done():
-                    raise
-                # A task raised it while being cancelled: finish the shutdown first, then raise.
-                if self._escaped is None:
-                    self._escaped = exc
-            except RuntimeError:
-                if steps.done():
-                    raise
-                # "stopped before Future completed": a stop() still queued from the main phase
-                # (uvloop runs done-callbacks before letting an exception out) or a stray one.
-
-    def _let_go_of_a_main_stopped_by_signal(self) -> None:
-        """Such a main's outcome is decided (the signal's exit) and nothing of it is raised.
-        Dropping it now frees what its frame held (often every task it started) as shutdown
-        cancels those tasks, instead of keeping it all for the heap scan and until the
-        interpreter exits, which costs about as much again as the cancellation itself."""
-        main = self._main
-        if main is None or not main.cancelled() or not self._main_cancelled_by_stop:
-            return
-        if self._stop_signal is not None:
-            self._signal_exit = self._stop_signal
-            self._main = None
-
-    async def _shutdown_steps(self) -> None:
-        """The documented order (README, "Shutdown"); each step is logged at debug level."""
-        logger.debug("shutdown: running shutdown hooks")
-        await self._run_shutdown_hooks()
-        logger.debug("shutdown: cancelling remaining tasks")
-        await self._cancel_leftover_tasks()
-        logger.debug("shutdown: finalizing async generators")
-        await self._bounded(self._loop.shutdown_asyncgens(), "finalizing async generators")
-        logger.debug("shutdown: shutting the default executor down")
-        await self._shut_executor_down()
-        logger.debug("shutdown: reporting unretrieved task exceptions")
-        for task in _tasks.unretrieved_failures(self._loop):
-            if task is not self._main:  # main's outcome is run()'s to raise, not to report
-                _report.report_unretrieved(self._loop, task)
-
-    async def _run_shutdown_hooks(self) -> None:
-        """Last registered, first run; a hook registered by a hook runs next."""
-        while self._hooks:
-            await self._run_shutdown_hook(self._hooks.pop())
-        self._hooks_done = True
-
-    async def _run_shutdown_hook(self, hook: Callable[[], object]) -> None:
-        name = _report.qualified_name(hook)
-        try:
-            result = hook()
-            if inspect.isawaitable(result):
-                await self._bounded(result, f"shutdown hook {name}")  # reports its own failure
-        except (KeyboardInterrupt, SystemExit) as exc:
-            if self._escaped is None:
-                self._escaped = exc
-        except BaseException as exc:  # CancelledError included: one hook must not stop the rest
-            _report.report_hook_failure(self._loop, hook, exc)
-
-    async def _cancel_leftover_tasks(self) -> None:
-        """Cancel every other task, in rounds (cleanup code may start new tasks), until none is
-        left or the timeout is spent; report the ones that refused."""
-        me = asyncio.current_task()
-        deadline = self._deadline()
-        with _gc_paused():
-            while await self._cancel_round(me, deadline):
-                pass
-
-    async def _cancel_round(
-        self, me: Optional[asyncio.Task[Any]], deadline: Optional[float]
-    ) -> bool:
-        """One round of cancellation; True when all finished and another round must look for
-        tasks started meanwhile."""
-        leftovers = [t for t in asyncio.all_tasks(self._loop) if t is not me]
-        if not leftovers:
-            return False
-        for task in leftovers:
-            task.cancel()
-        finished = await self._wait_all(leftovers, deadline)
-        for task in leftovers:
-            # cancelled() first: it is True for nearly all of them, and settles it in one call.
-            if not task.cancelled() and task.done() and task.exception() is not None:
-                _report.report_failed_while_cancelled(self._loop, task)
-        if not finished:
-            stuck = [t for t in leftovers if not t.done()]
-            for task in stuck:
-                task._log_destroy_pending = False  # type: ignore[attr-defined]
-            _report.report_stuck_tasks(stuck, self._waited())
-        return finished
-
-    async def _shut_executor_down(self) -> None:
-        executor: Executor = getattr(self._loop, "_default_executor", None) or self._executor
-        if executor is self._executor and not self._executor.ever_used:
-            self._executor.shutdown(wait=False)  # no thread to wait for
-            return
-        if executor is not self._executor:
-            self._executor.shutdown(wait=False)  # never used: the program installed its own
-        done = asyncio.wrap_future(shutdown_in_background(executor), loop=self._loop)
-        if await self._bounded(done, "shutting the default executor down", report=False):
-            return
-        if executor is self._executor:
-            _report.report_stuck_jobs(self._executor.busy_workers(), self._waited())
-        else:
-            _report.report_step_timeout("shutting the default executor down", self._waited())
-
-    async def _bounded(self, aw: Awaitable[Any], step: str, *, report: bool = True) -> bool:
-        """Wait for one shutdown step within the timeout; True when it finished."""
-        task = asyncio.ensure_future(aw)
-        if await self._wait_all([task], self._deadline()):
-            if not task.cancelled() and task.exception() is not None:
-                _report.report_failed_step(self._loop, step, task)
-            return True
-        task.cancel()
-        if report:
-            _report.report_step_timeout(step, self._waited())
-        return False
-
-    async def _wait_all(
-        self, futures: Sequence[asyncio.Future[Any]], deadline: Optional[float]
-    ) -> bool:
-        """Wait until every future is done, the deadline passes or the exit is forced; True when
-        all are done.  Forced or not, pending work gets one pass of the loop first, so cleanup
-        that needs no await still runs.
-
-        Waits on one pending future at a time, in order: one pass of the loop completes thousands
-        of cancelled tasks at once, so this costs a callback per pass instead of one per task.
-        """
-        for future in futures:
-            if future.done():
-                continue
-            if not self._forced.done():
-                timeout = None if deadline is None else max(0.0, deadline - self._loop.time())
-                await asyncio.wait(
-                    [future, self._forced], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-                )
-            if not future.done():
-                if self._forced.done():
-                    await asyncio.sleep(0)
-                return all(f.done() for f in futures)
-        return True
-
-    def _deadline(self) -> Optional[float]:
-        timeout = self._options.shutdown_timeout
-        return None if timeout is None else self._loop.time() + timeout
-
-    def _waited(self) -> Optional[float]:
-        return None if self._forced.done() else self._options.shutdown_timeout
-
-    def _tear_down(self) -> None:
-        loop = self._loop
-        try:
-            if self._signals is not None:
-                self._signals.restore()
+            self._release_signals()
             if self._failure_watch is not None:
                 self._failure_watch.uninstall()
         finally:
-            with _runs_lock:
-                _runs.pop(loop, None)
-            asyncio.set_event_loop(None)
+            with _runners_lock:
+                _runners.pop(loop, None)
+            if self._sets_event_loop:
+                asyncio.set_event_loop(None)
             loop.close()
+            self._loop = None
+            self._stop = None
+            self._state = _State.CLOSED
 
-    # -- outcome ---------------------------------------------------------------------------------
+    # -- signals and failures, routed to the call or to the shutdown -----------------------------
 
-    def _outcome(self) -> T:
-        # No local variable holds main: the frames of a raised exception's traceback keep their
-        # locals, and main (with all its frame held) must not outlive run().
-        if self._forced_by is not None:
-            raise exit_for_signal(self._forced_by)
-        if self._escaped is not None and not self._is_mains(self._escaped):
-            raise self._escaped
-        if self._failure is not None:
-            self._report_other_main_error()
-            raise self._failure
-        if self._loop_stopped_early:
-            raise RuntimeError("aioboot.run(): the event loop was stopped before main completed")
-        if self._signal_exit is not None:
-            raise exit_for_signal(self._signal_exit)
-        assert self._main is not None
-        return self._main.result()
+    def _capture_signals(self) -> None:
+        if self._signals is not None or not self._options.handle_signals:
+            return
+        if threading.current_thread() is not threading.main_thread():
+            return  # signals are the main thread's; everything else works without them
+        assert self._loop is not None
+        capture = SignalCapture(self._loop, self._on_signal)
+        try:
+            capture.install()
+        except ValueError as exc:
+            # signal.signal refused (a sub-interpreter, an embedding that disabled signals).
+            logger.debug("stop signals are not handled: %s", exc)
+            return
+        self._signals = capture
 
-    def _is_mains(self, exc: BaseException) -> bool:
-        main = self._main
-        return main is not None and main.done() and not main.cancelled() and main.exception() is exc
+    def _release_signals(self) -> None:
+        signals, self._signals = self._signals, None
+        if signals is not None:
+            signals.restore()
 
-    def _report_other_main_error(self) -> None:
-        main = self._main
-        if main is not None and main.done() and not main.cancelled() and main.exception():
-            logger.error(
-                "main also raised while stopping on a task failure",
-                exc_info=main.exception(),
-            )
+    def _on_signal(self, signum: int) -> None:
+        assert self._shutdown is not None
+        if self._shutdown.started or self._stop is None:
+            self._shutdown.force(signum)
+        else:
+            self._stop.on_signal(signum)
+
+    def _on_task_failure(self, task: asyncio.Task[Any]) -> None:
+        if self._stop is not None and not self._shutdown.started:  # type: ignore[union-attr]
+            self._stop.on_task_failure(task)
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The cyclic GC would rescan every live task at each collection while thousands are torn
-    down at once, making cancellation cost grow faster than linearly."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+def _run_main(
+    loop: asyncio.AbstractEventLoop, stop: StopRequest[Any], forced: asyncio.Future[None]
+) -> Optional[BaseException]:
+    """Run the loop until main is done or the exit is forced; the KeyboardInterrupt or
+    SystemExit a task raised meanwhile, if any (raised after the shutdown, as asyncio.run
+    does)."""
+    main = stop.main
+    assert main is not None
+    main_phase = True
+
+    def stop_loop(_: object) -> None:
+        # Once only, and never after the phase: uvloop's stop() queues the stop itself, so a
+        # second call would stop the loop again in the middle of the shutdown that follows.
+        nonlocal main_phase
+        if main_phase:
+            main_phase = False
+            loop.stop()
+
+    main.add_done_callback(stop_loop)
+    forced.add_done_callback(stop_loop)
     try:
-        yield
+        loop.run_forever()
+    except (KeyboardInterrupt, SystemExit) as exc:
+        return exc
     finally:
-        if was_enabled:
-            gc.enable()
+        main_phase = False
+        main.remove_done_callback(stop_loop)
+        forced.remove_done_callback(stop_loop)
+    return None
+
+
+def _request_stop_of(stop: Optional[StopRequest[Any]]) -> None:
+    if stop is not None:
+        stop.request(None)
+
+
+def _running_loop() -> Optional[asyncio.AbstractEventLoop]:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _create_task(
+    loop: asyncio.AbstractEventLoop,
+    coro: Coroutine[Any, Any, T],
+    context: Optional[contextvars.Context],
+) -> asyncio.Task[T]:
+    if context is None:
+        return loop.create_task(coro)
+    if sys.version_info >= (3, 11):
+        return loop.create_task(coro, context=context)
+    return context.run(loop.create_task, coro)  # the task runs in a copy of it, as tasks do here

@@ -71,14 +71,20 @@ class SignalCapture:
         self._wakeup_fd = -1
 
     def install(self) -> None:
+        """Take the stop signals; ValueError (nothing left changed) where Python may not set
+        signal handlers: a thread other than the main one, a sub-interpreter, an embedding."""
         self._wakeup_fd = signal.set_wakeup_fd(-1)
         signal.set_wakeup_fd(self._wakeup_fd)
-        for sig in stop_signals():
-            previous = signal.getsignal(sig)
-            if previous is None or previous == signal.SIG_IGN:
-                continue
-            self._previous[sig] = previous
-            signal.signal(sig, self._fallback_handler)
+        try:
+            for sig in stop_signals():
+                previous = signal.getsignal(sig)
+                if previous is None or previous == signal.SIG_IGN:
+                    continue
+                signal.signal(sig, self._fallback_handler)
+                self._previous[sig] = previous
+        except ValueError:
+            self.restore()
+            raise
         if self._force_fallback:
             self._log_how()
         else:

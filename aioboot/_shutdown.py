@@ -1,0 +1,242 @@
+"""The ordered, bounded shutdown that ``Runner.close()`` runs (README, "Shutdown, in this order").
+
+It owns what outlives a single ``run()`` call: the shutdown hooks, the scheduled calls to cancel,
+the default executor, and whether the exit has been forced (a forced exit ends every wait at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import inspect
+import logging
+from concurrent.futures import Executor
+from typing import Any, Awaitable, Callable, Iterator, Optional, Protocol, Sequence
+
+from . import _report, _tasks
+from ._executor import DaemonThreadPool, shutdown_in_background
+from ._signals import signal_name
+
+logger = logging.getLogger("aioboot")
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> object: ...
+
+
+class Shutdown:
+    """The shutdown of one loop: hooks, then leftover tasks, async generators, the executor and
+    the report of lost task exceptions, each wait bounded by ``timeout`` (None: unbounded)."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        timeout: Optional[float],
+        executor: DaemonThreadPool,
+    ) -> None:
+        self._loop = loop
+        self._timeout = timeout
+        self._executor = executor
+        self.forced: asyncio.Future[None] = loop.create_future()
+        self.forced_by: Optional[int] = None
+        self.started = False
+        # A KeyboardInterrupt or SystemExit raised by a task or a hook while shutting down: the
+        # shutdown finishes first, then it is raised.
+        self.escaped: Optional[BaseException] = None
+        self._hooks: list[Callable[[], object]] = []
+        self._hooks_done = False
+        self._cancel_on_start: set[Cancellable] = set()
+
+    # -- what the run registers while it runs ----------------------------------------------------
+
+    def add_hook(self, hook: Callable[[], object]) -> None:
+        if not callable(hook):
+            raise TypeError(f"aioboot.on_shutdown() needs a callable, not {hook!r}")
+        if self._hooks_done:
+            raise RuntimeError("aioboot.on_shutdown(): the shutdown hooks have already run")
+        self._hooks.append(hook)
+
+    def cancel_on_start(self, pending: Cancellable) -> None:
+        """Cancel ``pending`` when shutdown starts (at once if it has started), unless
+        :meth:`forget` was called for it first: a timer firing during shutdown would start work
+        that shutdown has to cancel again."""
+        if self.started:
+            pending.cancel()
+        else:
+            self._cancel_on_start.add(pending)
+
+    def forget(self, pending: Cancellable) -> None:
+        self._cancel_on_start.discard(pending)
+
+    def forced_signal(self) -> Optional[int]:
+        """The signal that forced the exit, if one did."""
+        return self.forced_by
+
+    def force(self, signum: int) -> None:
+        """End every wait at once: pending work gets one pass of the loop, then is named."""
+        if self.forced_by is not None:
+            return
+        logger.warning("%s while stopping: forcing the exit", signal_name(signum))
+        self.forced_by = signum
+        self.forced.set_result(None)
+
+    # -- the shutdown ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run every step to the end, on the loop, which must not be running."""
+        self.started = True
+        for pending in list(self._cancel_on_start):
+            pending.cancel()
+        self._cancel_on_start.clear()
+        steps = self._loop.create_task(self._steps())
+        while True:
+            try:
+                self._loop.run_until_complete(steps)
+                return
+            except (KeyboardInterrupt, SystemExit) as exc:
+                if steps.done():
+                    raise
+                # A task raised it while being cancelled: finish the shutdown first, then raise.
+                self._escape(exc)
+            except RuntimeError:
+                if steps.done():
+                    raise
+                # "stopped before Future completed": a stop() still queued from the main phase
+                # (uvloop runs done-callbacks before letting an exception out) or a stray one.
+
+    def _escape(self, exc: BaseException) -> None:
+        if self.escaped is None:
+            self.escaped = exc
+
+    async def _steps(self) -> None:
+        """The documented order; each step is logged at debug level."""
+        logger.debug("shutdown: running shutdown hooks")
+        await self._run_hooks()
+        logger.debug("shutdown: cancelling remaining tasks")
+        await self._cancel_leftover_tasks()
+        logger.debug("shutdown: finalizing async generators")
+        await self._bounded(self._loop.shutdown_asyncgens(), "finalizing async generators")
+        logger.debug("shutdown: shutting the default executor down")
+        await self._shut_executor_down()
+        logger.debug("shutdown: reporting unretrieved task exceptions")
+        for task in _tasks.unretrieved_failures(self._loop):
+            _report.report_unretrieved(self._loop, task)
+
+    async def _run_hooks(self) -> None:
+        """Last registered, first run; a hook registered by a hook runs next."""
+        while self._hooks:
+            await self._run_hook(self._hooks.pop())
+        self._hooks_done = True
+
+    async def _run_hook(self, hook: Callable[[], object]) -> None:
+        name = _report.qualified_name(hook)
+        try:
+            result = hook()
+            if inspect.isawaitable(result):
+                await self._bounded(result, f"shutdown hook {name}")  # reports its own failure
+        except (KeyboardInterrupt, SystemExit) as exc:
+            self._escape(exc)
+        except BaseException as exc:  # CancelledError included: one hook must not stop the rest
+            _report.report_hook_failure(self._loop, hook, exc)
+
+    async def _cancel_leftover_tasks(self) -> None:
+        """Cancel every other task, in rounds (cleanup code may start new tasks), until none is
+        left or the timeout is spent; report the ones that refused."""
+        me = asyncio.current_task()
+        deadline = self._deadline()
+        with _gc_paused():
+            while await self._cancel_round(me, deadline):
+                pass
+
+    async def _cancel_round(
+        self, me: Optional[asyncio.Task[Any]], deadline: Optional[float]
+    ) -> bool:
+        """One round of cancellation; True when all finished and another round must look for
+        tasks started meanwhile."""
+        leftovers = [t for t in asyncio.all_tasks(self._loop) if t is not me]
+        if not leftovers:
+            return False
+        for task in leftovers:
+            task.cancel()
+        finished = await self._wait_all(leftovers, deadline)
+        for task in leftovers:
+            # cancelled() first: it is True for nearly all of them, and settles it in one call.
+            if not task.cancelled() and task.done() and task.exception() is not None:
+                _report.report_failed_while_cancelled(self._loop, task)
+        if not finished:
+            stuck = [t for t in leftovers if not t.done()]
+            for task in stuck:
+                task._log_destroy_pending = False  # type: ignore[attr-defined]
+            _report.report_stuck_tasks(stuck, self._waited())
+        return finished
+
+    async def _shut_executor_down(self) -> None:
+        executor: Executor = getattr(self._loop, "_default_executor", None) or self._executor
+        if executor is self._executor and not self._executor.ever_used:
+            self._executor.shutdown(wait=False)  # no thread to wait for
+            return
+        if executor is not self._executor:
+            self._executor.shutdown(wait=False)  # never used: the program installed its own
+        done = asyncio.wrap_future(shutdown_in_background(executor), loop=self._loop)
+        if await self._bounded(done, "shutting the default executor down", report=False):
+            return
+        if executor is self._executor:
+            _report.report_stuck_jobs(self._executor.busy_workers(), self._waited())
+        else:
+            _report.report_step_timeout("shutting the default executor down", self._waited())
+
+    async def _bounded(self, aw: Awaitable[Any], step: str, *, report: bool = True) -> bool:
+        """Wait for one shutdown step within the timeout; True when it finished."""
+        task = asyncio.ensure_future(aw)
+        if await self._wait_all([task], self._deadline()):
+            if not task.cancelled() and task.exception() is not None:
+                _report.report_failed_step(self._loop, step, task)
+            return True
+        task.cancel()
+        if report:
+            _report.report_step_timeout(step, self._waited())
+        return False
+
+    async def _wait_all(
+        self, futures: Sequence[asyncio.Future[Any]], deadline: Optional[float]
+    ) -> bool:
+        """Wait until every future is done, the deadline passes or the exit is forced; True when
+        all are done.  Forced or not, pending work gets one pass of the loop first, so cleanup
+        that needs no await still runs.
+
+        Waits on one pending future at a time, in order: one pass of the loop completes thousands
+        of cancelled tasks at once, so this costs a callback per pass instead of one per task.
+        """
+        for future in futures:
+            if future.done():
+                continue
+            if not self.forced.done():
+                timeout = None if deadline is None else max(0.0, deadline - self._loop.time())
+                await asyncio.wait(
+                    [future, self.forced], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+            if not future.done():
+                if self.forced.done():
+                    await asyncio.sleep(0)
+                return all(f.done() for f in futures)
+        return True
+
+    def _deadline(self) -> Optional[float]:
+        return None if self._timeout is None else self._loop.time() + self._timeout
+
+    def _waited(self) -> Optional[float]:
+        return None if self.forced.done() else self._timeout
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic GC would rescan every live task at each collection while thousands are torn
+    down at once, making cancellation cost grow faster than linearly."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -1,0 +1,162 @@
+"""One ``run()`` call's stop request, from a signal or ``request_stop()`` to main's outcome.
+
+The first request decides: main is cancelled, or — when main asked for ``stop_future()`` — the
+future resolves and main gets ``shutdown_timeout`` seconds to return.  A signal once a stop has
+been requested forces the exit.  When the call ends, :meth:`StopRequest.outcome` turns what
+happened into main's value or the exception ``run()`` raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any, Callable, Generic, Optional, TypeVar
+
+from . import _report
+from ._signals import signal_name
+
+T = TypeVar("T")
+
+logger = logging.getLogger("aioboot")
+
+
+def exit_for_signal(signum: int) -> BaseException:
+    """SIGINT ends a run like Ctrl-C ends Python; any other signal N like ``exit(128 + N)``."""
+    if signum == signal.SIGINT:
+        return KeyboardInterrupt()
+    return SystemExit(128 + signum)
+
+
+class StopRequest(Generic[T]):
+    """The stop state of one ``run()`` call on ``loop``; ``force(signum)`` is the runner's."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        shutdown_timeout: Optional[float],
+        force: Callable[[int], None],
+    ) -> None:
+        self._loop = loop
+        self._timeout = shutdown_timeout
+        self._force = force
+        self.main: Optional[asyncio.Task[T]] = None
+        self.signum: Optional[int] = None
+        self.failure: Optional[BaseException] = None  # stop_on_error: the task's exception
+        self._requested = False
+        self._ended = False
+        self._future: Optional[asyncio.Future[Optional[int]]] = None
+        self._main_handles_stop = False
+        self._cancels = 0  # how many times this request cancelled main
+        self._main_deadline: Optional[asyncio.TimerHandle] = None
+
+    def start(self, main: asyncio.Task[T]) -> None:
+        self.main = main
+        if self._requested:  # a signal came during start-up
+            self._cancel_main()
+
+    def end(self) -> None:
+        """Main's phase is over: later requests belong to the runner's shutdown."""
+        self._ended = True
+        if self._main_deadline is not None:
+            self._main_deadline.cancel()
+
+    def stop_future(self) -> asyncio.Future[Optional[int]]:
+        self._main_handles_stop = True
+        if self._future is None:
+            self._future = self._loop.create_future()
+            if self._requested:
+                self._future.set_result(self.signum)
+        # Shielded: cancelling one awaiter must not cancel the run's stop request for the others.
+        return asyncio.shield(self._future)
+
+    def on_signal(self, signum: int) -> None:
+        if self._requested:
+            self._force(signum)
+            self._cancel_main()
+            return
+        logger.info("received %s, stopping", signal_name(signum))
+        self.request(signum)
+
+    def request(self, signum: Optional[int]) -> None:
+        if self._requested or self._ended:
+            return  # request_stop() twice, or after main finished: nothing more to do
+        self._requested = True
+        self.signum = signum
+        if self._future is not None and not self._future.done():
+            self._future.set_result(signum)
+        if self.main is None:
+            return  # start-up: main is cancelled as soon as it exists
+        if not self._main_handles_stop:
+            self._cancel_main()
+        elif self._timeout is not None:
+            self._main_deadline = self._loop.call_later(self._timeout, self._main_overran)
+
+    def on_task_failure(self, task: asyncio.Task[Any]) -> None:
+        if task is self.main or self.failure is not None or self._ended:
+            return
+        self.failure = task.exception()  # retrieved: raised from run(), not reported again
+        logger.error("%s failed; stopping (stop_on_error=True)", _report.task_label(task))
+        self.request(None)
+
+    def _main_overran(self) -> None:
+        logger.warning(
+            "main did not return within %g s of the stop request; cancelling it", self._timeout
+        )
+        self._cancel_main()
+
+    def _cancel_main(self) -> None:
+        if self.main is not None and not self.main.done():
+            self._cancels += 1
+            self.main.cancel()
+
+    def outcome(self, escaped: Optional[BaseException]) -> Optional[BaseException]:
+        """The exception ``run()`` raises, or None when it returns :meth:`result`.  Main is let
+        go of here unless its result is still to be read, so that nothing main's frame held
+        (often every task it started) outlives the call through a raised exception's traceback.
+        """
+        main = self.main
+        assert main is not None
+        if escaped is not None and not _raised_by(main, escaped):
+            self._let_go()
+            return escaped
+        if self.failure is not None:
+            _log_other_error(main)
+            self._let_go()
+            return self.failure
+        if not main.done():
+            self._let_go()
+            return RuntimeError("aioboot.run(): the event loop was stopped before main completed")
+        if self._stopped_main():
+            self._let_go()
+            assert self.signum is not None
+            return exit_for_signal(self.signum)
+        return None
+
+    def result(self) -> T:
+        main, self.main = self.main, None
+        assert main is not None
+        return main.result()
+
+    def _stopped_main(self) -> bool:
+        """Main ended cancelled by a signal's stop request, and by nothing else: asyncio.Runner's
+        rule on 3.11+, where a task counts the cancellations asked of it."""
+        main = self.main
+        if main is None or not main.cancelled() or not self._cancels or self.signum is None:
+            return False
+        cancelling = getattr(main, "cancelling", None)
+        return cancelling is None or cancelling() <= self._cancels
+
+    def _let_go(self) -> None:
+        main, self.main = self.main, None
+        if main is not None and main.done() and not main.cancelled():
+            main.exception()  # its outcome is decided: retrieved, so never reported as lost
+
+
+def _raised_by(main: asyncio.Task[Any], exc: BaseException) -> bool:
+    return main.done() and not main.cancelled() and main.exception() is exc
+
+
+def _log_other_error(main: asyncio.Task[Any]) -> None:
+    if main.done() and not main.cancelled() and main.exception() is not None:
+        logger.error("main also raised while stopping on a task failure", exc_info=main.exception())
