@@ -18,12 +18,8 @@ async def main() -> int:
     sock = listening_socket()
     config = Config()
     config.bind = [f"fd://{sock.fileno()}"]
-
-    async def shutdown_trigger() -> None:
-        await stop
-        say("STOPPING")
-
-    await serve(asgi_app(port_of(sock)), config, shutdown_trigger=shutdown_trigger)
+    stop.add_done_callback(lambda _: say("STOPPING"))
+    await serve(asgi_app(port_of(sock)), config, shutdown_trigger=lambda: stop)
     return 0
 
 
