@@ -29,7 +29,10 @@ owners of a signal meet, uvicorn's own ``signal.signal`` handlers and aioboot's:
 - as a script (what differs is the exit status and ``run()`` returning main's value, not how the
   signals are handled): every setup under SIGTERM, the two uvicorn setups under SIGINT too;
 - on asyncio, through the launcher: every signal case for uvicorn's ``serve()`` as main, SIGTERM
-  for the others.
+  for the others;
+- aioboot's ``signal.signal`` path (Windows' only one, forced here with
+  ``_AIOBOOT_SIGNAL_FALLBACK=1``), through the launcher: uvicorn's ``serve()`` as main under
+  SIGTERM (the re-raised signal reaches aioboot's own handler) and Ctrl-C twice.
 
 Without uvloop, the uvloop cases run on asyncio instead (``auto`` falls back), so nothing is lost.
 """
@@ -151,15 +154,30 @@ CASES = (SIGINT, SIGTERM, SIGTERM_TWICE, SIGINT_TWICE)
 FAST_LOOP = "uvloop" if "uvloop" in LOOPS else "asyncio"
 
 
-def matrix() -> list[tuple[str, str, str, Case]]:
-    """(setup, runner, loop, case) as the module docstring explains."""
-    cases = [(s, "launcher", FAST_LOOP, c) for s in SETUPS for c in CASES]
-    cases += [(s, "script", FAST_LOOP, SIGTERM) for s in SETUPS]
-    cases += [(s, "script", FAST_LOOP, SIGINT) for s in ("uvicorn_main", "uvicorn_stop_future")]
+class Run(NamedTuple):
+    module: str
+    runner: str  # "script" or "launcher"
+    loop: str
+    case: Case
+    signal_path: str = "loop"  # or "fallback": aioboot's handlers installed with signal.signal
+
+    def __str__(self) -> str:
+        path = "" if self.signal_path == "loop" else f"-{self.signal_path}"
+        return f"{self.module}-{self.runner}-{self.loop}-{self.case.name}{path}"
+
+
+def matrix() -> list[Run]:
+    """The cases the module docstring lists."""
+    runs = [Run(s, "launcher", FAST_LOOP, c) for s in SETUPS for c in CASES]
+    runs += [Run(s, "script", FAST_LOOP, SIGTERM) for s in SETUPS]
+    runs += [Run(s, "script", FAST_LOOP, SIGINT) for s in ("uvicorn_main", "uvicorn_stop_future")]
+    runs += [
+        Run("uvicorn_main", "launcher", FAST_LOOP, c, "fallback") for c in (SIGTERM, SIGINT_TWICE)
+    ]
     if FAST_LOOP != "asyncio":
-        cases += [("uvicorn_main", "launcher", "asyncio", c) for c in CASES]
-        cases += [(s, "launcher", "asyncio", SIGTERM) for s in SETUPS if s != "uvicorn_main"]
-    return cases
+        runs += [Run("uvicorn_main", "launcher", "asyncio", c) for c in CASES]
+        runs += [Run(s, "launcher", "asyncio", SIGTERM) for s in SETUPS if s != "uvicorn_main"]
+    return runs
 
 
 def expected_status(setup: Setup, runner: str, case: Case) -> int:
@@ -197,13 +215,15 @@ def skip_unless_installed(module: str) -> None:
         pytest.skip(f"{module} is not installed for this Python")
 
 
-def start_server(spawn: Spawn, setup: Setup, runner: str, loop: str, **options: bool) -> Child:
-    skip_unless_installed(setup.needs)
+def start_server(spawn: Spawn, run: Run) -> Child:
+    skip_unless_installed(SETUPS[run.module].needs)
     args = {
-        "script": [PYTHON, str(SERVERS / f"{setup.module}.py")],
-        "launcher": [PYTHON, "-m", "aioboot", f"{setup.module}:main"],
-    }[runner]
-    return spawn(args, env=child_env(AIOBOOT_LOOP=loop), cwd=SERVERS, **options)
+        "script": [PYTHON, str(SERVERS / f"{run.module}.py")],
+        "launcher": [PYTHON, "-m", "aioboot", f"{run.module}:main"],
+    }[run.runner]
+    fallback = "1" if run.signal_path == "fallback" else "0"
+    env = child_env(AIOBOOT_LOOP=run.loop, _AIOBOOT_SIGNAL_FALLBACK=fallback)
+    return spawn(args, env=env, cwd=SERVERS)
 
 
 def ready_port(child: Child) -> int:
@@ -225,24 +245,21 @@ def noise_in(child: Child, status: int, forced: bool) -> list[str]:
     return [marker for marker in (FORCED_NOISE if forced else NOISE) if marker in stderr]
 
 
-@pytest.mark.parametrize(
-    ("module", "runner", "loop", "case"),
-    [pytest.param(*p, id=f"{p[0]}-{p[1]}-{p[2]}-{p[3].name}") for p in matrix()],
-)
+@pytest.mark.parametrize("run", matrix(), ids=str)
 def test_a_signal_stops_the_server_as_gracefully_as_its_own_runner_would(
-    spawn: Spawn, module: str, runner: str, loop: str, case: Case
+    spawn: Spawn, run: Run
 ) -> None:
-    setup = SETUPS[module]
-    child = start_server(spawn, setup, runner, loop)
+    setup = SETUPS[run.module]
+    child = start_server(spawn, run)
     request = InFlight(setup.client, ready_port(child))
     child.wait_for_line("IN FLIGHT")
-    first, *repeated = case.signals
+    first, *repeated = run.case.signals
     child.send(first)
     for sig in repeated:
         child.wait_for_line("STOPPING")
         child.send(sig)
     status = child.finish()
-    problems = what_went_wrong(setup, runner, case, child, status, request.outcome())
+    problems = what_went_wrong(setup, run.runner, run.case, child, status, request.outcome())
     assert not problems, "; ".join(problems) + f"\n{child.transcript()}"
 
 
