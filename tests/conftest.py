@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -48,7 +49,11 @@ class Child:
     and nothing is read twice.
     """
 
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], cwd: Path, *, new_session: bool = False
+    ) -> None:
+        # new_session: the child leads its own process group, which ``send_to_group`` signals
+        # as a terminal signals its foreground job.
         self.proc = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
@@ -57,7 +62,9 @@ class Child:
             env=env,
             cwd=cwd,
             text=True,
+            start_new_session=new_session,
         )
+        self.new_session = new_session
         self.lines: list[str] = []
         self._unread: queue.Queue[Optional[str]] = queue.Queue()
         self._stderr: list[Optional[str]] = []
@@ -89,22 +96,46 @@ class Child:
             except queue.Empty:
                 line = None
             if line is None:
-                self.proc.kill()
+                self.kill()
                 self.finish()
                 pytest.fail(f"child never printed {expected!r}; {self.transcript()}")
             self.lines.append(line)
             if line.startswith(expected):
                 return line
 
+    def read_line(self, timeout: float = CHILD_TIMEOUT) -> Optional[str]:
+        """The next stdout line, None once stdout is closed; on timeout, kill and fail."""
+        try:
+            line = self._unread.get(timeout=timeout)
+        except queue.Empty:
+            self.kill()
+            self.finish()
+            pytest.fail(f"child printed nothing more within {timeout} s; {self.transcript()}")
+        if line is not None:
+            self.lines.append(line)
+        return line
+
     def send(self, sig: int) -> None:
         os.kill(self.proc.pid, sig)
+
+    def send_to_group(self, sig: int) -> None:
+        assert self.new_session, "only a child started with new_session=True leads a group"
+        os.killpg(self.proc.pid, sig)
+
+    def kill(self) -> None:
+        """SIGKILL the child, and its whole process group if it leads one."""
+        with contextlib.suppress(ProcessLookupError):
+            if self.new_session:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            else:
+                self.proc.kill()
 
     def finish(self, timeout: float = CHILD_TIMEOUT) -> int:
         """Wait for exit and all output; the exit code (negative: killed by that signal)."""
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            self.kill()
             self.proc.wait(CHILD_TIMEOUT)
             pytest.fail(f"child did not exit within {timeout} s; {self.transcript()}")
         for reader in self._readers:
@@ -143,20 +174,27 @@ Spawn = Callable[..., Child]
 
 @pytest.fixture
 def spawn() -> Iterator[Spawn]:
-    """Start children with ``spawn(args, env=..., cwd=...)``; every one is killed at teardown."""
+    """Start children with ``spawn(args, env=..., cwd=..., new_session=...)``; every one is killed
+    at teardown (with its process group if it leads one)."""
     children: list[Child] = []
 
     def start(
-        args: list[str], *, env: Optional[dict[str, str]] = None, cwd: Optional[Path] = None
+        args: list[str],
+        *,
+        env: Optional[dict[str, str]] = None,
+        cwd: Optional[Path] = None,
+        new_session: bool = False,
     ) -> Child:
-        child = Child(args, env if env is not None else child_env(), cwd or ROOT)
+        child = Child(
+            args, env if env is not None else child_env(), cwd or ROOT, new_session=new_session
+        )
         children.append(child)
         return child
 
     yield start
     for child in children:
-        if child.proc.poll() is None:
-            child.proc.kill()
+        if child.new_session or child.proc.poll() is None:
+            child.kill()
             child.proc.wait(CHILD_TIMEOUT)
 
 
