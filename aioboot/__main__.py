@@ -7,6 +7,8 @@ Imports the target the way ``python -m`` imports a module (the current directory
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib
 import inspect
 import logging
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 from . import __version__, run
 from ._loops import NAMES, choose_loop
 from ._runner import DEFAULT_SHUTDOWN_TIMEOUT, checked_shutdown_timeout
+from ._stop import SignalExit
 
 # Launcher options that take a value: the command line is split at the first argument that is
 # neither one of these options nor an option's value.
@@ -74,7 +77,54 @@ def main(argv: Optional[Sequence[str]] = None) -> NoReturn:
     """Run the command line's target and exit with its status; ``argv`` defaults to sys.argv[1:]."""
     launcher_args, program_args = _split_argv(sys.argv[1:] if argv is None else argv)
     options = _parse(launcher_args)
+    # Registered before the program is imported, so it runs after every atexit handler of the
+    # program's (they run last registered, first).
+    atexit.register(_die_of_stop_signal)
+    _show_aioboot_warnings()
     raise SystemExit(_exit_status(lambda: _launch(options, program_args)))
+
+
+# The signal that stopped the run: the process ends by it once Python has shut down.
+_stopped_by: Optional[int] = None
+
+
+def _exit_by_signal(signum: int) -> int:
+    """The launcher owns its process: it ends by the signal that stopped the run, as CPython ends
+    by SIGINT after an uncaught KeyboardInterrupt, so that a shell stops its loop and a service
+    manager counts a clean stop.  128 + N where no signal can end a process (Windows)."""
+    global _stopped_by
+    if sys.platform != "win32":
+        _stopped_by = signum
+    return 128 + signum
+
+
+def _die_of_stop_signal() -> None:
+    if _stopped_by is None:
+        return
+    logging.shutdown()  # registered before this handler, so it would run after it: never
+    for stream in (sys.stdout, sys.stderr):
+        # Closed or replaced by the program: nothing left to flush.
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            stream.flush()
+    signal.signal(_stopped_by, signal.SIG_DFL)
+    os.kill(os.getpid(), _stopped_by)
+
+
+class _StderrUnlessConfigured(logging.StreamHandler):  # type: ignore[type-arg]
+    """aioboot's warnings and errors on stderr, for a program that has not configured logging;
+    one that has (even later, inside main) gets them through its own root handlers instead."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not logging.getLogger().handlers:
+            self.stream = sys.stderr  # the one in place now: the program may have replaced it
+            super().emit(record)
+
+
+def _show_aioboot_warnings() -> None:
+    handler = _StderrUnlessConfigured()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("aioboot: %(message)s"))
+    logging.getLogger("aioboot").addHandler(handler)
 
 
 def _parse(launcher_args: list[str]) -> _LaunchOptions:
@@ -273,7 +323,9 @@ def _exit_status(launch: Callable[[], object]) -> object:
         return 2
     except KeyboardInterrupt:
         # aioboot.run raises it when SIGINT stopped the program: an exit status, not an error.
-        return 128 + signal.SIGINT
+        return _exit_by_signal(signal.SIGINT)
+    except SignalExit as exc:
+        return _exit_by_signal(exc.signum)
     except Exception as exc:
         # On the exception itself: the default hook ignores its tb argument when it has one.
         exc = exc.with_traceback(_user_traceback(exc.__traceback__))

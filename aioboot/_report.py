@@ -151,3 +151,15 @@ def handle_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -
     if isinstance(task, asyncio.Task) and task_label(task) not in message:
         message = f"{message}: {task_label(task)}"
     logger.error("%s", message, exc_info=(type(exc), exc, exc.__traceback__))
+
+
+def handle_exception_while_stopping(
+    loop: asyncio.AbstractEventLoop, context: dict[str, Any]
+) -> None:
+    """:func:`handle_exception` once the shutdown has begun: a callback that fails with
+    ``CancelledError`` (a stream protocol whose waiter the shutdown cancelled) is the shutdown's
+    own doing, not the program's error, and is only logged at debug level."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        logger.debug("%s (cancelled by the shutdown)", context.get("message"))
+        return
+    handle_exception(loop, context)

@@ -297,9 +297,10 @@ class Runner:
         signal forced it during the shutdown."""
         if self._state is not _State.INITIALIZED:
             return
-        loop, shutdown = self._loop, self._shutdown
+        loop, shutdown, stop = self._loop, self._shutdown, self._stop
         assert loop is not None
         assert shutdown is not None
+        assert stop is not None
         forced_before = shutdown.forced_signal()
         try:
             self._capture_signals()  # a signal during the shutdown forces the exit
@@ -311,13 +312,14 @@ class Runner:
         forced_by = shutdown.forced_signal()
         if forced_by is not None and forced_before is None:
             raise exit_for_signal(forced_by)
+        late_exit = stop.late_exit()
+        if late_exit is not None:
+            raise late_exit
 
     # -- what aioboot's functions reach through current_run() / run_to_stop() --------------------
 
     def _stop_future(self) -> asyncio.Future[Optional[int]]:
-        if self._stop is None:
-            raise RuntimeError("aioboot.stop_future() must be called inside Runner.run()")
-        return self._stop.stop_future()
+        return self._require_stop().stop_future()
 
     def _request_stop_threadsafe(self) -> None:
         stop = self._stop  # the call running now: a request never carries over to the next one
@@ -348,6 +350,11 @@ class Runner:
         assert self._shutdown is not None
         return self._shutdown
 
+    def _require_stop(self) -> StopRequest[Any]:
+        self._lazy_init()
+        assert self._stop is not None
+        return self._stop
+
     # -- the loop's lifetime ---------------------------------------------------------------------
 
     def _lazy_init(self) -> None:
@@ -365,6 +372,9 @@ class Runner:
         executor = DaemonThreadPool()
         loop.set_default_executor(executor)
         self._shutdown = Shutdown(loop, self._options.shutdown_timeout, executor)
+        # Until the first run() call, a signal (during a close() with no run) is a late one.
+        self._stop = StopRequest(loop, self._options.shutdown_timeout, self._shutdown.force)
+        self._stop.end()
         if self._options.stop_on_error:
             self._failure_watch = _tasks.FailureWatch(loop, self._on_task_failure)
             self._failure_watch.install()
@@ -376,6 +386,8 @@ class Runner:
 
     def _tear_down(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
+            if self._shutdown is not None:
+                self._shutdown.let_go_of_leftovers()
             self._release_signals()
             if self._failure_watch is not None:
                 self._failure_watch.uninstall()
@@ -412,15 +424,12 @@ class Runner:
             signals.restore()
 
     def _on_signal(self, signum: int) -> None:
-        assert self._shutdown is not None
-        if self._shutdown.started or self._stop is None:
-            self._shutdown.force(signum)
-        else:
-            self._stop.on_signal(signum)
+        # After main's phase (in close()), the last call's request still decides: a first signal
+        # sets the exit, a second Ctrl-C forces.
+        self._require_stop().on_signal(signum)
 
     def _on_task_failure(self, task: asyncio.Task[Any]) -> None:
-        if self._stop is not None and not self._shutdown.started:  # type: ignore[union-attr]
-            self._stop.on_task_failure(task)
+        self._require_stop().on_task_failure(task)
 
 
 def _run_main(

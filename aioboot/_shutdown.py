@@ -86,6 +86,8 @@ class Shutdown:
     def run(self) -> None:
         """Run every step to the end, on the loop, which must not be running."""
         self.started = True
+        if self._loop.get_exception_handler() is _report.handle_exception:
+            self._loop.set_exception_handler(_report.handle_exception_while_stopping)
         for pending in list(self._cancel_on_start):
             pending.cancel()
         self._cancel_on_start.clear()
@@ -104,6 +106,21 @@ class Shutdown:
                     raise
                 # "stopped before Future completed": a stop() still queued from the main phase
                 # (uvloop runs done-callbacks before letting an exception out) or a stray one.
+
+    def let_go_of_leftovers(self) -> None:
+        """Close the coroutines of the tasks still pending (already named as stuck), while their
+        loop still exists: left to the garbage collector at interpreter exit, each would print
+        "Task was destroyed but it is pending", a "never awaited" warning, or a "no running
+        event loop" error from a ``finally`` block, after the report that matters."""
+        for task in asyncio.all_tasks(self._loop):
+            task._log_destroy_pending = False  # type: ignore[attr-defined]
+            close = getattr(task.get_coro(), "close", None)
+            if close is None:
+                continue
+            try:
+                close()
+            except Exception as exc:  # its cleanup needed the loop: nothing more can be done
+                logger.debug("closing abandoned %s: %r", _report.task_label(task), exc)
 
     def _escape(self, exc: BaseException) -> None:
         if self.escaped is None:

@@ -1,7 +1,9 @@
-"""Signal capture: for the length of a run, one object owns the process's stop signals.
+"""Signal capture: who owns which stop signal, and when.
 
-It routes SIGINT, SIGTERM (and SIGBREAK where it exists) to a callback on the loop's thread and,
-when the run ends, gives back exactly the handlers and the wakeup fd it found.
+For the length of a run, SIGINT, SIGTERM (and SIGBREAK where it exists) are routed to a callback
+on the loop's thread, politely: a signal the program (or a library it calls) has taken for itself
+is the program's alone until it lets go, and when the run ends, exactly the handlers and the
+wakeup fd that were there before are given back.
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ def stop_signals() -> tuple[signal.Signals, ...]:
     return tuple(getattr(signal.Signals, name) for name in names if hasattr(signal.Signals, name))
 
 
+def forcing_signals() -> tuple[signal.Signals, ...]:
+    """The signals that force the exit once a stop is under way: a second Ctrl-C (Ctrl-Break).
+    A repeated SIGTERM does not: orchestrators send one and then SIGKILL after their grace
+    period, and a wrapper forwarding a signal to its process group delivers it twice."""
+    return tuple(sig for sig in stop_signals() if sig != signal.SIGTERM)
+
+
 def signal_name(signum: int) -> str:
     try:
         return signal.Signals(signum).name
@@ -35,21 +44,35 @@ def signal_name(signum: int) -> str:
         return f"signal {signum}"
 
 
+def _is_default(handler: _Handler) -> bool:
+    return handler in (signal.SIG_DFL, signal.default_int_handler)
+
+
 class SignalCapture:
     """Routes stop signals to ``on_signal(signum)``, always called on the loop's thread.
+
+    Only a signal at its default disposition is taken (SIG_DFL, or Python's
+    ``default_int_handler`` for SIGINT): a handler the program installed before the run is its
+    own, as ``asyncio.Runner`` leaves it for SIGINT, and an ignored signal stays ignored (a job a
+    shell starts in the background ignores SIGINT on purpose).
 
     Uses ``loop.add_signal_handler`` where the loop has it.  Where it raises
     ``NotImplementedError`` (every Windows loop, loops without the Unix machinery) or when
     ``force_fallback`` is set, it uses ``signal.signal`` and hands the signal to the loop with
-    ``call_soon_threadsafe``, which also wakes an idle loop at once.
+    ``call_soon_threadsafe``, which also wakes an idle loop at once.  The ``signal.signal``
+    handlers go in first, at :meth:`install`, and are swapped for the loop's own in the loop's
+    first callback: uvloop loses a signal that arrives between ``add_signal_handler`` and the
+    start of the loop, so start-up is covered by the fallback.
 
-    The ``signal.signal`` handlers go in first, at :meth:`install`, and are swapped for the loop's
-    own in the loop's first callback: uvloop loses a signal that arrives between
-    ``add_signal_handler`` and the start of the loop, so start-up is covered by the fallback.
-
-    A signal whose disposition is ``SIG_IGN`` stays ignored (a job started in the background by
-    a shell ignores SIGINT on purpose), and one whose handler was installed outside Python
-    (``getsignal`` returns ``None``) is left alone, because it could not be given back.
+    While someone else holds a signal, aioboot does not act on it:
+    - a ``signal.signal`` handler installed during the run (uvicorn's ``Server.serve()`` does) is
+      checked for when a signal is delivered: the loop calls its handlers for every signal written
+      to the wakeup fd, whoever's Python handler ran;
+    - ``loop.add_signal_handler`` on the run's loop (aiogram, arq) replaces aioboot's entry in the
+      loop's table.  Its ``remove_signal_handler`` leaves the signal at its default disposition,
+      where it would kill the process without any shutdown, so aioboot takes the signal back then.
+    When the holder gives the signal back, the next one is aioboot's, and a first signal: uvicorn
+    re-raises the signal it caught once its own graceful shutdown is done.
 
     Must be installed and restored on the main thread, restored while the loop is not yet closed.
     """
@@ -67,8 +90,10 @@ class SignalCapture:
             force_fallback = os.environ.get(FORCE_FALLBACK_ENV, "") not in ("", "0")
         self._force_fallback = force_fallback
         self._previous: dict[int, _Handler] = {}
+        self._ours: dict[int, _Handler] = {}  # the Python-level handler that means "aioboot's"
         self._via_loop: set[int] = set()
         self._wakeup_fd = -1
+        self._remove_loop_handler: Optional[Callable[[int], bool]] = None
 
     def install(self) -> None:
         """Take the stop signals; ValueError (nothing left changed) where Python may not set
@@ -78,54 +103,102 @@ class SignalCapture:
         try:
             for sig in stop_signals():
                 previous = signal.getsignal(sig)
-                if previous is None or previous == signal.SIG_IGN:
+                if not _is_default(previous):
                     continue
                 signal.signal(sig, self._fallback_handler)
                 self._previous[sig] = previous
+                self._ours[sig] = self._fallback_handler
         except ValueError:
             self.restore()
             raise
+        self._watch_loop_handler_removals()
         if self._force_fallback:
             self._log_how()
         else:
             self._loop.call_soon(self._move_to_loop)
 
-    def _move_to_loop(self) -> None:
-        self._via_loop = {sig for sig in self._previous if self._add_loop_handler(sig)}
-        self._log_how()
-
     def restore(self) -> None:
         """Give back every handler replaced, and the wakeup fd, exactly as they were."""
+        remove = self._remove_loop_handler
+        if remove is not None:
+            vars(self._loop).pop("remove_signal_handler", None)
+            self._remove_loop_handler = None
         for sig, previous in self._previous.items():
-            if sig in self._via_loop and not self._loop.is_closed():
+            if sig in self._via_loop and remove is not None and not self._loop.is_closed():
                 # uvloop keeps its handler installed after close(); remove it while the loop lives.
                 with contextlib.suppress(Exception):
-                    self._loop.remove_signal_handler(sig)
+                    remove(sig)
             signal.signal(sig, previous)
         self._previous.clear()
+        self._ours.clear()
         self._via_loop.clear()
         # Removing the last loop handler resets the wakeup fd to -1, and a Proactor loop's close()
         # does the same (python/cpython#91170); either would leave an earlier owner deaf.
         signal.set_wakeup_fd(self._wakeup_fd)
 
+    def _move_to_loop(self) -> None:
+        if not self._previous:
+            return  # restored before the loop ran
+        for sig in list(self._previous):
+            if signal.getsignal(sig) == self._ours[sig] and self._add_loop_handler(sig):
+                self._via_loop.add(sig)
+        self._log_how()
+
+    def _add_loop_handler(self, sig: int) -> bool:
+        try:
+            self._loop.add_signal_handler(sig, self._deliver, int(sig))
+        except NotImplementedError:
+            return False
+        self._ours[sig] = signal.getsignal(sig)
+        return True
+
+    def _watch_loop_handler_removals(self) -> None:
+        """Shadow the loop's ``remove_signal_handler`` (an instance attribute, as for the task
+        factory in _tasks.py) so that a library letting go of a stop signal gives it back."""
+        original = getattr(self._loop, "remove_signal_handler", None)
+        if not self._previous or not callable(original):
+            return
+        self._remove_loop_handler = original
+
+        def remove_signal_handler(sig: int) -> bool:
+            removed = original(sig)
+            self._take_back(sig)
+            return bool(removed)
+
+        with contextlib.suppress(AttributeError, TypeError):  # a loop without an instance dict
+            self._loop.remove_signal_handler = remove_signal_handler  # type: ignore[method-assign]
+
+    def _take_back(self, sig: int) -> None:
+        if sig not in self._previous or not _is_default(signal.getsignal(sig)):
+            return
+        if not (sig in self._via_loop and self._add_loop_handler(sig)):
+            self._via_loop.discard(sig)
+            signal.signal(sig, self._fallback_handler)
+            self._ours[sig] = self._fallback_handler
+        _logger.debug(
+            "%s is aioboot's again: its other holder removed its handler", signal_name(sig)
+        )
+
+    def _deliver(self, signum: int) -> None:
+        if signal.getsignal(signum) != self._ours.get(signum):
+            # Its Python handler is someone else's (uvicorn's serve(), say), which has run: the
+            # loop only calls this one because the wakeup fd carries every signal.
+            _logger.debug("%s left to the handler the program installed", signal_name(signum))
+            return
+        self._on_signal(signum)
+
     def _log_how(self) -> None:
+        if not self._previous:
+            _logger.debug("no stop signal taken: the program has its own handlers")
+            return
         _logger.debug(
             "handling %s (%s)",
             ", ".join(signal_name(s) for s in self._previous),
             "loop" if self._via_loop == set(self._previous) else "signal.signal fallback",
         )
 
-    def _add_loop_handler(self, sig: int) -> bool:
-        try:
-            self._loop.add_signal_handler(sig, self._on_signal, int(sig))
-        except NotImplementedError:
-            return False
-        return True
-
     def _fallback_handler(self, signum: int, frame: object) -> None:
         # Runs between two bytecodes of the main thread, possibly inside the loop's own code: only
         # hand the signal over, which is what call_soon_threadsafe is safe for.
-        with contextlib.suppress(
-            RuntimeError
-        ):  # the loop closed under us: the run is ending anyway
+        with contextlib.suppress(RuntimeError):  # the loop closed under us: the run is ending
             self._loop.call_soon_threadsafe(self._on_signal, signum)

@@ -14,18 +14,28 @@ import signal
 from typing import Any, Callable, Generic, Optional, TypeVar
 
 from . import _report
-from ._signals import signal_name
+from ._signals import forcing_signals, signal_name
 
 T = TypeVar("T")
 
 logger = logging.getLogger("aioboot")
 
 
+class SignalExit(SystemExit):
+    """``exit(128 + N)`` because signal N stopped the run; the launcher, which owns its process,
+    ends it by that signal instead (how shells and service managers tell a stop from a failure).
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+
+
 def exit_for_signal(signum: int) -> BaseException:
     """SIGINT ends a run like Ctrl-C ends Python; any other signal N like ``exit(128 + N)``."""
     if signum == signal.SIGINT:
         return KeyboardInterrupt()
-    return SystemExit(128 + signum)
+    return SignalExit(signum)
 
 
 class StopRequest(Generic[T]):
@@ -45,6 +55,7 @@ class StopRequest(Generic[T]):
         self.failure: Optional[BaseException] = None  # stop_on_error: the task's exception
         self._requested = False
         self._ended = False
+        self._late = False  # requested by a signal after main's phase ended
         self._future: Optional[asyncio.Future[Optional[int]]] = None
         self._main_handles_stop = False
         self._cancels = 0  # how many times this request cancelled main
@@ -71,20 +82,31 @@ class StopRequest(Generic[T]):
         return asyncio.shield(self._future)
 
     def on_signal(self, signum: int) -> None:
-        if self._requested:
+        """The first signal asks to stop, whenever it comes (a signal a library re-raises once
+        its own graceful shutdown is done may come only as main finishes); once stopping, a
+        second Ctrl-C forces the exit and a repeated SIGTERM is only noted."""
+        name = signal_name(signum)
+        if not self._requested:
+            key = "Ctrl-Break" if name == "SIGBREAK" else "Ctrl-C"
+            hint = f" ({key} again to force the exit)" if signum in forcing_signals() else ""
+            logger.warning("received %s: stopping%s", name, hint)
+            self.request(signum)
+        elif signum in forcing_signals():
             self._force(signum)
             self._cancel_main()
-            return
-        logger.info("received %s, stopping", signal_name(signum))
-        self.request(signum)
+        else:
+            logger.info("received %s again: already stopping", name)
 
     def request(self, signum: Optional[int]) -> None:
-        if self._requested or self._ended:
+        if self._requested or (self._ended and signum is None):
             return  # request_stop() twice, or after main finished: nothing more to do
         self._requested = True
         self.signum = signum
         if self._future is not None and not self._future.done():
             self._future.set_result(signum)
+        if self._ended:
+            self._late = True
+            return
         if self.main is None:
             return  # start-up: main is cancelled as soon as it exists
         if not self._main_handles_stop:
@@ -127,25 +149,31 @@ class StopRequest(Generic[T]):
         if not main.done():
             self._let_go()
             return RuntimeError("aioboot.run(): the event loop was stopped before main completed")
-        if self._stopped_main():
+        if self.signum is not None and self._ended_by_signal(main):
             self._let_go()
-            assert self.signum is not None
             return exit_for_signal(self.signum)
         return None
+
+    def late_exit(self) -> Optional[BaseException]:
+        """The exit a signal asks for when it came after main's phase (during the shutdown), for
+        a main that did not handle stopping itself."""
+        if not self._late or self.signum is None or self._main_handles_stop:
+            return None
+        return exit_for_signal(self.signum)
 
     def result(self) -> T:
         main, self.main = self.main, None
         assert main is not None
         return main.result()
 
-    def _stopped_main(self) -> bool:
-        """Main ended cancelled by a signal's stop request, and by nothing else: asyncio.Runner's
-        rule on 3.11+, where a task counts the cancellations asked of it."""
-        main = self.main
-        if main is None or not main.cancelled() or not self._cancels or self.signum is None:
-            return False
-        cancelling = getattr(main, "cancelling", None)
-        return cancelling is None or cancelling() <= self._cancels
+    def _ended_by_signal(self, main: asyncio.Task[Any]) -> bool:
+        """A signal's stop request decides the outcome: main was cancelled by it and by nothing
+        else (asyncio.Runner's rule on 3.11+, where a task counts the cancellations asked of
+        it), or main did not handle stopping and returned as the signal came."""
+        if main.cancelled():
+            cancelling = getattr(main, "cancelling", None)
+            return self._cancels > 0 and (cancelling is None or cancelling() <= self._cancels)
+        return not self._main_handles_stop and main.exception() is None
 
     def _let_go(self) -> None:
         main, self.main = self.main, None

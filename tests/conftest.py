@@ -50,13 +50,20 @@ class Child:
     """
 
     def __init__(
-        self, args: list[str], env: dict[str, str], cwd: Path, *, new_session: bool = False
+        self,
+        args: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        *,
+        new_session: bool = False,
+        stdin: bool = False,
     ) -> None:
         # new_session: the child leads its own process group, which ``send_to_group`` signals
         # as a terminal signals its foreground job.
         self.proc = subprocess.Popen(
             args,
-            stdin=subprocess.DEVNULL,
+            # stdin: a pipe the test writes lines to (write_line) to tell the child to go on.
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
@@ -114,6 +121,11 @@ class Child:
         if line is not None:
             self.lines.append(line)
         return line
+
+    def write_line(self, line: str) -> None:
+        assert self.proc.stdin is not None, "only a child started with stdin=True reads lines"
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
 
     def send(self, sig: int) -> None:
         os.kill(self.proc.pid, sig)
@@ -174,8 +186,8 @@ Spawn = Callable[..., Child]
 
 @pytest.fixture
 def spawn() -> Iterator[Spawn]:
-    """Start children with ``spawn(args, env=..., cwd=..., new_session=...)``; every one is killed
-    at teardown (with its process group if it leads one)."""
+    """Start children with ``spawn(args, env=..., cwd=..., new_session=..., stdin=...)``; each is
+    killed at teardown (with its process group if it leads one)."""
     children: list[Child] = []
 
     def start(
@@ -184,9 +196,14 @@ def spawn() -> Iterator[Spawn]:
         env: Optional[dict[str, str]] = None,
         cwd: Optional[Path] = None,
         new_session: bool = False,
+        stdin: bool = False,
     ) -> Child:
         child = Child(
-            args, env if env is not None else child_env(), cwd or ROOT, new_session=new_session
+            args,
+            env if env is not None else child_env(),
+            cwd or ROOT,
+            new_session=new_session,
+            stdin=stdin,
         )
         children.append(child)
         return child

@@ -78,14 +78,17 @@ def test_signal_during_start_up_stops_cleanly(row: object) -> None:
     ],
 )
 @posix_only
-def test_a_signal_during_a_shutdown_step_forces_the_exit(
+def test_ctrl_c_after_a_signal_during_a_shutdown_step_forces_the_exit(
     row: object, name: str, in_step: str
 ) -> None:
     r: Row = row(name, timeout=60)  # only the forced exit can end it within the test's timeout
     r.wait_for(in_step)
-    r.send(signal.SIGTERM)
-    assert r.finish() == EXIT_SIGTERM
-    assert "SIGTERM while stopping: forcing the exit" in r.stderr
+    r.send(signal.SIGTERM)  # a first signal, even during the shutdown, never forces
+    r.wait_for("received SIGTERM: stopping")
+    r.send(signal.SIGINT)
+    # Forced by SIGINT: KeyboardInterrupt, which ends CPython by SIGINT.
+    assert r.finish() == -signal.SIGINT
+    assert "SIGINT while stopping: forcing the exit" in r.stderr
     assert "before the forced exit" in r.stderr  # the culprit is still named
     assert r.left == EVERY_MARKER  # forced, yet cleanup that needs no await still ran
     assert "RESTORED" in r.child.lines

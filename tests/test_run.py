@@ -145,7 +145,7 @@ def test_run_twice_in_a_row_leaves_handlers_as_they_were(loop_name: str) -> None
 
 
 @pytest.mark.parametrize("fallback", [False, True], ids=["loop", "fallback"])
-def test_custom_and_ignored_handlers_are_kept(
+def test_custom_and_ignored_handlers_are_left_to_the_program(
     monkeypatch: pytest.MonkeyPatch, loop_name: str, fallback: bool
 ) -> None:
     if fallback:
@@ -163,8 +163,8 @@ def test_custom_and_ignored_handlers_are_kept(
     try:
         aioboot.run(main(), loop=loop_name)
         assert seen[0] == signal.SIG_IGN  # an ignored signal stays ignored during the run
-        assert seen[1] is not own  # taken over for the run...
-        assert signal.getsignal(signal.SIGTERM) is own  # ...and given back afterwards
+        assert seen[1] is own  # the program's own handler: the signal is its alone
+        assert signal.getsignal(signal.SIGTERM) is own
         assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, old_int)

@@ -38,7 +38,8 @@ def mark(name: str) -> None:
 
 def configure_logging() -> None:
     steps = logging.StreamHandler(sys.stdout)
-    steps.addFilter(lambda record: record.levelno == logging.DEBUG)
+    # The runner's steps, and the stop requests it receives, for the test to time its signals.
+    steps.addFilter(lambda r: r.levelno == logging.DEBUG or r.getMessage().startswith("received "))
     steps.setFormatter(logging.Formatter("%(message)s"))
     problems = logging.StreamHandler(sys.stderr)
     problems.setLevel(logging.INFO)

@@ -28,11 +28,15 @@ async def forever() -> None:
 
 
 async def cancelled() -> None:
-    """Never asks for the stop future: the first signal cancels it."""
+    """Never asks for the stop future: the first signal cancels it.  With ``hold=stdin`` its
+    cleanup waits for a line on stdin, so the test decides when the shutdown may go on."""
     try:
         say("READY")
         await forever()
     finally:
+        if options.get("hold") == "stdin":
+            say("HOLDING")
+            sys.stdin.readline()
         say("CLEANUP")
 
 
@@ -92,9 +96,50 @@ async def handlers() -> None:
     say("READY")
 
 
+async def library_loop_handler() -> None:
+    """A library takes SIGTERM on the run's loop (aiogram, arq), then lets go of it."""
+    loop = asyncio.get_running_loop()
+    got = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, got.set)
+    say("READY")
+    await got.wait()
+    say("LIBRARY GOT SIGTERM")
+    loop.remove_signal_handler(signal.SIGTERM)
+    say("REMOVED")
+    try:
+        await forever()
+    finally:
+        say("CLEANUP")
+
+
+async def own_handler_reraised() -> str:
+    """What uvicorn's serve() does: its own handler while it serves, then the previous handler
+    back and the caught signal raised again for the layer outside to act on."""
+    got = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    previous = signal.signal(signal.SIGTERM, lambda *_: loop.call_soon_threadsafe(got.set))
+    say("READY")
+    await got.wait()
+    say("PROGRAM GOT SIGTERM")
+    await asyncio.sleep(0.05)  # its own graceful shutdown
+    signal.signal(signal.SIGTERM, previous)
+    signal.raise_signal(signal.SIGTERM)
+    say("CLEANUP")
+    return "served"
+
+
 SCENARIOS = {
     f.__name__: f
-    for f in (cancelled, stop_future, slow_to_return, stubborn_task, idle_wait, handlers)
+    for f in (
+        cancelled,
+        stop_future,
+        slow_to_return,
+        stubborn_task,
+        idle_wait,
+        handlers,
+        library_loop_handler,
+        own_handler_reraised,
+    )
 }
 
 
