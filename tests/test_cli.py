@@ -48,7 +48,7 @@ def test_the_target_gets_the_rest_of_the_command_line_as_sys_argv(spawn: Spawn) 
     child = launch(spawn, "argv_echo:main", "--port", "8080", "--", "--debug", "-x")
     assert child.finish() == 0, child.stderr
     assert json.loads(line_after("ARGV ", child)) == [
-        "argv_echo:main",
+        str(TARGETS / "argv_echo.py"),  # the module's file, as `python -m argv_echo` sets it
         "--port",
         "8080",
         "--",
@@ -62,7 +62,7 @@ def test_launcher_options_after_the_target_belong_to_the_program(spawn: Spawn) -
     child = launch(spawn, "--debug", "argv_echo:main", "--help", "--version", "--loop", "bogus")
     assert child.finish() == 0, child.stderr
     assert json.loads(line_after("ARGV ", child)) == [
-        "argv_echo:main",
+        str(TARGETS / "argv_echo.py"),
         "--help",
         "--version",
         "--loop",
@@ -74,6 +74,24 @@ def test_the_target_can_parse_its_own_options_with_argparse(spawn: Spawn) -> Non
     child = launch(spawn, "--loop", "asyncio", "argv_echo:serve", "--port", "8080", "--", "--x")
     assert child.finish() == 0, child.stderr
     assert line_after("PORT ", child) == '8080 REST ["--x"]'
+
+
+@pytest.mark.parametrize(
+    ("target", "prog"),
+    [
+        ("argv_echo:prog", "argv_echo.py"),
+        ("cli_pkg:prog", "cli_pkg"),
+        ("scripts/app.py:prog", "app.py"),
+    ],
+)
+def test_the_program_s_own_parser_is_named_after_its_file(
+    spawn: Spawn, target: str, prog: str
+) -> None:
+    # sys.argv[0] is the module's file as `python -m` sets it (a package's directory, not its
+    # __init__.py), or the path as given as `python path/to/app.py` sets it.
+    child = launch(spawn, target)
+    assert child.finish() == 0, child.stderr
+    assert line_after("PROG ", child) == prog
 
 
 @pytest.mark.parametrize(
@@ -91,6 +109,68 @@ def test_dotted_modules_and_attribute_paths(
     assert printed in child.lines
 
 
+# -- file-path targets --------------------------------------------------------------------------
+
+
+def test_a_file_target_runs_with_its_directory_first_on_sys_path(spawn: Spawn) -> None:
+    child = launch(spawn, "scripts/app.py:main", "--port", "1")
+    assert child.finish() == 0, child.stderr
+    # Imported once, by its own name (so not its `if __name__ == "__main__":` block), and the
+    # program's own `import app` gets that same module.
+    assert child.lines == [
+        "TOP LEVEL app",
+        'ARGV ["scripts/app.py", "--port", "1"]',
+        "PATH0 True",
+        "CWD ON PATH False",
+        "SAME MODULE True",
+    ]
+
+
+def test_a_file_target_in_the_current_directory(spawn: Spawn) -> None:
+    child = launch(spawn, "app.py:main", cwd=TARGETS / "scripts")
+    assert child.finish() == 0, child.stderr
+    assert child.lines[0] == "TOP LEVEL app"
+    assert "SAME MODULE True" in child.lines
+
+
+def test_a_file_target_by_absolute_path(spawn: Spawn, tmp_path: Path) -> None:
+    child = launch(spawn, f"{TARGETS / 'scripts' / 'app.py'}:main", cwd=tmp_path)
+    assert child.finish() == 0, child.stderr
+    assert "PATH0 True" in child.lines
+
+
+def test_a_file_whose_module_name_is_taken_is_refused_before_it_runs(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    import asyncio
+
+    # Not in the current directory, which `python -m` puts first: it would shadow asyncio itself.
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "asyncio.py").write_text("print('TOP LEVEL')\nasync def main(): pass\n")
+    child = launch(spawn, "src/asyncio.py:main", cwd=tmp_path)
+    assert child.finish() == 2
+    assert child.stderr == (
+        "aioboot: error: file 'src/asyncio.py' cannot be imported as module 'asyncio', which is "
+        f"already loaded ({asyncio.__file__}); rename the file"
+    )
+    assert child.lines == []
+
+
+def test_a_file_target_failing_at_import_shows_its_own_traceback(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    (tmp_path / "broken.py").write_text(
+        "def fail():\n    raise RuntimeError('at import')\nfail()\n"
+    )
+    child = launch(spawn, "broken.py:main", cwd=tmp_path)
+    assert child.finish() == 1
+    stderr = child.stderr
+    assert stderr.startswith("Traceback (most recent call last):\n"), stderr
+    assert 'broken.py", line 3' in stderr
+    assert stderr.endswith("RuntimeError: at import"), stderr
+    assert_no_launcher_frames(stderr)
+
+
 # -- exit codes ---------------------------------------------------------------------------------
 
 
@@ -99,7 +179,6 @@ def test_dotted_modules_and_attribute_paths(
     [
         ("outcomes:return_int", 7, None),
         ("outcomes:return_none", 0, "RAN"),
-        ("outcomes:plain_returning_coroutine", 7, "PLAIN CALLED"),
     ],
 )
 def test_what_the_target_returns_is_the_exit_status(
@@ -110,6 +189,58 @@ def test_what_the_target_returns_is_the_exit_status(
     assert child.stderr == ""
     if printed is not None:
         assert printed in child.lines
+
+
+@pytest.mark.parametrize(
+    ("target", "code", "printed"),
+    [
+        ("outcomes:partial_of_async", 9, None),
+        ("outcomes:async_callable", 11, None),
+        ("outcomes:AwaitableApp", 12, "APP CONSTRUCTED"),
+        ("outcomes:decorated", 8, "WRAPPER CALLED"),
+    ],
+)
+def test_targets_that_visibly_give_an_awaitable_are_run(
+    spawn: Spawn, target: str, code: int, printed: Optional[str]
+) -> None:
+    # A partial of an async function, an object with an async __call__, a class whose instances
+    # are awaitable, a functools.wraps wrapper of an async function.
+    child = launch(spawn, target)
+    assert child.finish() == code, child.stderr
+    assert child.stderr == ""
+    assert child.lines == ([] if printed is None else [printed])
+
+
+@pytest.mark.parametrize(
+    ("target", "kind"),
+    [
+        ("outcomes:entry", "a synchronous function"),  # would run asyncio.run() itself
+        ("outcomes:plain_returning_coroutine", "a synchronous function"),  # no functools.wraps
+        ("outcomes:plain_returning_int", "a synchronous function"),
+        ("outcomes:sync_callable", "a synchronous callable (SyncCallable)"),
+        ("outcomes:NotAwaitable", "a class whose instances are not awaitable"),
+        ("outcomes:async_generator", "an async generator function"),
+    ],
+)
+def test_a_synchronous_target_is_refused_before_it_is_called(
+    spawn: Spawn, target: str, kind: str
+) -> None:
+    child = launch(spawn, target)
+    assert child.finish() == 2
+    assert (
+        child.stderr == f"aioboot: error: target {target!r} is {kind}; expected an async function"
+    )
+    assert child.lines == []  # its body never ran
+
+
+def test_a_wrapper_that_claims_to_be_async_and_is_not_fails_as_the_program(spawn: Spawn) -> None:
+    # Its __wrapped__ is an async function, so it is called; what it returned is its own error.
+    child = launch(spawn, "outcomes:lying_wrapper")
+    assert child.finish() == 1
+    assert child.lines == ["LYING WRAPPER CALLED"]
+    assert child.stderr == (
+        "TypeError: target 'outcomes:lying_wrapper' returned 42, not an awaitable"
+    )
 
 
 def test_a_returned_string_exits_1_and_is_printed_as_sys_exit_does(spawn: Spawn) -> None:
@@ -140,13 +271,13 @@ def test_a_raising_target_s_traceback_is_printed_once(spawn: Spawn) -> None:
 
 # -- bad targets --------------------------------------------------------------------------------
 
-FORM = "must look like 'module:function', e.g. 'myapp.server:main'"
+FORM = "must look like 'module:function' or 'path/to/file.py:function', e.g. 'myapp.server:main'"
 
 
 @pytest.mark.parametrize(
     ("target", "error"),
     [
-        ("argv_echo", f"target 'argv_echo' {FORM}"),
+        ("argv_echo", f"target 'argv_echo' {FORM}; did you mean 'argv_echo:main'?"),
         (":main", f"target ':main' {FORM}"),
         ("argv_echo:", f"target 'argv_echo:' {FORM}"),
         ("outcomes:App.", f"target 'outcomes:App.' {FORM}"),
@@ -157,7 +288,7 @@ FORM = "must look like 'module:function', e.g. 'myapp.server:main'"
         ),
         (
             "no_such_package.server:main",
-            "module 'no_such_package.server' not found (target 'no_such_package.server:main')",
+            "module 'no_such_package' not found (target 'no_such_package.server:main')",
         ),
         ("cli_pkg.nope:main", "module 'cli_pkg.nope' not found (target 'cli_pkg.nope:main')"),
         ("outcomes:nope", "module 'outcomes' has no attribute 'nope' (target 'outcomes:nope')"),
@@ -174,18 +305,85 @@ FORM = "must look like 'module:function', e.g. 'myapp.server:main'"
             "target 'outcomes:needs_args' is called with no arguments but its signature is "
             "(port: int) -> None; read options from sys.argv instead",
         ),
-        (
-            "outcomes:plain_returning_int",
-            "target 'outcomes:plain_returning_int' returned 42, not an awaitable; "
-            "expected an async function",
-        ),
+        ("outcomes:App.start.", f"target 'outcomes:App.start.' {FORM}"),
+        ("outcomes:App-start", f"target 'outcomes:App-start' {FORM}"),
     ],
 )
 def test_a_bad_target_is_one_line_and_exit_2(spawn: Spawn, target: str, error: str) -> None:
     child = launch(spawn, target)
     assert child.finish() == 2
     assert child.stderr == f"aioboot: error: {error}"
-    assert "Traceback" not in child.stderr
+    assert child.lines == []
+
+
+@pytest.mark.parametrize(
+    ("target", "error"),
+    [
+        (
+            "argv_ecoh:main",
+            "module 'argv_ecoh' not found (target 'argv_ecoh:main'); "
+            "did you mean 'argv_echo:main'?",
+        ),
+        (
+            "cli_pkg.ap:main",
+            "module 'cli_pkg.ap' not found (target 'cli_pkg.ap:main'); "
+            "did you mean 'cli_pkg.app:main'?",
+        ),
+        (
+            "cli_pkgg.app:main",
+            "module 'cli_pkgg' not found (target 'cli_pkgg.app:main'); "
+            "did you mean 'cli_pkg.app:main'?",
+        ),
+        (
+            "outcomes:retrun_int",
+            "module 'outcomes' has no attribute 'retrun_int' (target 'outcomes:retrun_int'); "
+            "did you mean 'outcomes:return_int', 'outcomes:return_text' or 'outcomes:return_none'?",
+        ),
+        (
+            "outcomes:App.strat",
+            "module 'outcomes' has no attribute 'App.strat' (target 'outcomes:App.strat'); "
+            "did you mean 'outcomes:App.start'?",
+        ),
+        (
+            "scripts/ap.py:main",
+            "file 'scripts/ap.py' not found (target 'scripts/ap.py:main'); "
+            "did you mean 'scripts/app.py:main'?",
+        ),
+        (
+            "scripts/app:main",
+            "target 'scripts/app:main' names a path, which must be a .py file; "
+            "did you mean 'scripts/app.py:main'?",
+        ),
+        (
+            "./cli_pkg:main",
+            "target './cli_pkg:main' names a path, which must be a .py file; "
+            "did you mean 'cli_pkg:main'?",
+        ),
+        (
+            "cli_pkg.app.py:main",
+            "file 'cli_pkg.app.py' not found (target 'cli_pkg.app.py:main'); "
+            "did you mean 'cli_pkg.app:main'?",
+        ),
+        ("nowhere/app:main", "target 'nowhere/app:main' names a path, which must be a .py file"),
+        ("nowhere.py:main", "file 'nowhere.py' not found (target 'nowhere.py:main')"),
+    ],
+)
+def test_a_missing_name_suggests_the_closest_existing_ones(
+    spawn: Spawn, target: str, error: str
+) -> None:
+    child = launch(spawn, target)
+    assert child.finish() == 2
+    assert child.stderr == f"aioboot: error: {error}"
+    assert child.lines == []
+
+
+def test_a_missing_attribute_of_a_file_target_suggests_the_closest(spawn: Spawn) -> None:
+    child = launch(spawn, "scripts/app.py:mian")
+    assert child.finish() == 2
+    assert child.stderr == (
+        "aioboot: error: file 'scripts/app.py' has no attribute 'mian' "
+        "(target 'scripts/app.py:mian'); did you mean 'scripts/app.py:main'?"
+    )
 
 
 @pytest.mark.parametrize(
@@ -434,7 +632,7 @@ def test_console_script_runs_a_target_from_the_current_directory(spawn: Spawn, s
     assert str(TARGETS) not in env["PYTHONPATH"].split(os.pathsep)
     child = spawn([script, "argv_echo:main", "x"], cwd=TARGETS, env=env)
     assert child.finish() == 0, child.stderr
-    assert json.loads(line_after("ARGV ", child)) == ["argv_echo:main", "x"]
+    assert json.loads(line_after("ARGV ", child)) == [str(TARGETS / "argv_echo.py"), "x"]
     assert line_after("PATH0 ", child) == "True"
 
 
