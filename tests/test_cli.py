@@ -642,3 +642,148 @@ def test_console_script_exit_status_and_version(spawn: Spawn, script: str) -> No
     version = spawn([script, "--version"], cwd=TARGETS)
     assert version.finish() == 0
     assert version.lines == [f"aioboot {aioboot.__version__}"]
+
+
+# -- --reload -----------------------------------------------------------------------------------
+
+# Each version a different length: a .pyc is reused when the source's size and mtime (in whole
+# seconds) both match, and these rewrites come within a second.
+RELOADED_APP = """\
+import os
+
+import aioboot
+
+VERSION = {version!r}
+
+
+async def main() -> None:
+    stop = aioboot.stop_future()
+    print("VERSION", VERSION, os.getpid(), flush=True)
+    print("STOPPED BY", await stop, flush=True)
+"""
+
+BROKEN_APP = """\
+print("BROKEN", flush=True)
+raise RuntimeError("broken on purpose")
+"""
+
+# A session of its own, so that SIGINT to its process group reaches the reloader and its child,
+# as a terminal's Ctrl-C does, and not pytest.  exec keeps the pid: the group's id.
+IN_NEW_SESSION = "import os, sys; os.setsid(); os.execv(sys.executable, sys.argv[1:])"
+
+
+def reloading(spawn: Spawn, *args: str, cwd: Path) -> Child:
+    return spawn(
+        [PYTHON, "-c", IN_NEW_SESSION, PYTHON, "-m", "aioboot", "--reload", *args], cwd=cwd
+    )
+
+
+def started(child: Child, version: str) -> int:
+    """Wait for that version of the program to start; its pid."""
+    return int(child.wait_for_line(f"VERSION {version} ").split()[-1])
+
+
+def assert_gone(pids: list[int]) -> None:
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+@posix_only
+def test_reload_restarts_the_program_gracefully_when_a_file_changes(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(RELOADED_APP.format(version="one"))
+    child = reloading(spawn, "app:main", cwd=tmp_path)
+    pids = [started(child, "one")]
+
+    app.write_text(RELOADED_APP.format(version="second"))
+    # Stopped as any stop signal stops it: the stop future resolves, main returns.
+    assert child.wait_for_line("STOPPED BY") == f"STOPPED BY {int(signal.SIGTERM)}"
+    pids.append(started(child, "second"))
+
+    # A version that fails to import: its error is shown, and the next change starts it again.
+    app.write_text(BROKEN_APP)
+    assert child.wait_for_line("STOPPED BY") == f"STOPPED BY {int(signal.SIGTERM)}"
+    child.wait_for_line("BROKEN")
+    app.write_text(RELOADED_APP.format(version="third!"))
+    pids.append(started(child, "third!"))
+
+    # Ctrl-C: the whole process group gets SIGINT; the program stops once, gracefully, and the
+    # reloader ends with its exit status.
+    os.killpg(child.proc.pid, signal.SIGINT)
+    assert child.finish() == 0, child.stderr
+    assert child.lines[-1] == f"STOPPED BY {int(signal.SIGINT)}"
+    assert len(set(pids)) == 3
+    assert_gone(pids)
+    stderr = child.stderr
+    assert f"aioboot: watching {tmp_path} for changes to .py files (--reload)" in stderr
+    assert stderr.count("aioboot: app.py changed; restarting") == 3, stderr
+    assert "RuntimeError: broken on purpose" in stderr
+
+
+@posix_only
+def test_reload_of_a_file_target_watches_its_directory_and_sigterm_is_passed_on(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "app.py").write_text(RELOADED_APP.format(version="one"))
+    child = reloading(spawn, "src/app.py:main", cwd=tmp_path)
+    pids = [started(child, "one")]
+    (src / "helper.py").write_text("VALUE = 1\n")  # any .py file in the watched directory
+    assert child.wait_for_line("STOPPED BY") == f"STOPPED BY {int(signal.SIGTERM)}"
+    pids.append(started(child, "one"))
+    # A supervisor's SIGTERM goes to the reloader alone: it passes it on and waits.
+    child.send(signal.SIGTERM)
+    assert child.finish() == 0, child.stderr
+    assert child.lines[-1] == f"STOPPED BY {int(signal.SIGTERM)}"
+    assert_gone(pids)
+    assert "aioboot: src/helper.py changed; restarting" in child.stderr
+
+
+@posix_only
+def test_reload_dir_chooses_what_is_watched(spawn: Spawn, tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(RELOADED_APP.format(version="one"))
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    child = reloading(spawn, "--reload-dir", "conf", "app:main", cwd=tmp_path)
+    pids = [started(child, "one")]
+    (conf / "settings.py").write_text("DEBUG = True\n")
+    pids.append(started(child, "one"))
+    os.killpg(child.proc.pid, signal.SIGINT)
+    assert child.finish() == 0, child.stderr
+    assert_gone(pids)
+    assert "aioboot: watching conf for changes to .py files (--reload)" in child.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ["--reload", "--reload-dir", "nowhere", "argv_echo:main"],
+            "--reload-dir: 'nowhere' is not a directory",
+        ),
+        (["--reload-dir", "cli_pkg", "argv_echo:main"], "--reload-dir is only used with --reload"),
+        (["--reload", "argv_echo"], f"target 'argv_echo' {FORM}; did you mean 'argv_echo:main'?"),
+        (["--reload", "nowhere.py:main"], "file 'nowhere.py' not found (target 'nowhere.py:main')"),
+    ],
+)
+def test_a_bad_reload_command_line_is_one_line_and_exit_2(
+    spawn: Spawn, args: list[str], error: str
+) -> None:
+    child = launch(spawn, *args)
+    assert child.finish() == 2
+    assert child.stderr == f"aioboot: error: {error}"
+    assert child.lines == []
+
+
+def test_reload_without_watchfiles_names_the_extra_to_install(spawn: Spawn) -> None:
+    # -S: no site-packages, so no watchfiles (aioboot itself is on PYTHONPATH).
+    child = spawn([PYTHON, "-S", "-m", "aioboot", "--reload", "argv_echo:main"], cwd=TARGETS)
+    assert child.finish() == 2
+    assert (
+        child.stderr == "aioboot: error: --reload needs watchfiles: pip install 'aioboot[reload]'"
+    )
+    assert child.lines == []
