@@ -83,7 +83,6 @@ class _Supervisor:
         self._command = list(command)
         self._process: Optional[subprocess.Popen[bytes]] = None
         self._signals: list[int] = []
-        self._running_when_stopped = False
         self.stop_requested = threading.Event()
 
     def start(self, directories: Sequence[str], say: Callable[[str], None]) -> None:
@@ -91,7 +90,14 @@ class _Supervisor:
         self.start_program()
 
     def start_program(self) -> None:
+        if self.stop_requested.is_set():
+            return
+        signals_before = len(self._signals)
         self._process = subprocess.Popen(self._command, creationflags=_CHILD_FLAGS)
+        if len(self._signals) > signals_before:
+            # A Ctrl-C that reached the group while the child was being started is lost with the
+            # exec: ask it to stop, rather than wait for a program that never heard of it.
+            self._process.send_signal(_GRACEFUL_STOP)
 
     def stop_program(self) -> None:
         """Stop the program the way any stop signal does, and wait for its shutdown."""
@@ -101,10 +107,11 @@ class _Supervisor:
         self._wait()
 
     def outcome(self) -> int:
-        """The program's exit status if it was running when the stop came; else the one the
-        stop signal gives an aioboot program."""
+        """The exit status of the program's last run, once it has ended.  Not "was it running
+        when the stop came": this process's handler runs up to a watch step late, when a Ctrl-C
+        may already have ended the program."""
         status = self._wait()
-        if self._running_when_stopped and status is not None:
+        if status is not None:
             return status
         return 128 + self._signals[0] if self._signals else 0
 
@@ -116,8 +123,6 @@ class _Supervisor:
         self._signals.append(signum)
         self.stop_requested.set()
         running = self._running()
-        if first:
-            self._running_when_stopped = running
         # A terminal's Ctrl-C reaches the whole foreground process group, the child included on
         # POSIX: passing the first SIGINT on would be a second signal, which forces its exit.
         # Anything else was sent to this process alone, or is a second signal meant to force.
