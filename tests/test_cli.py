@@ -594,6 +594,8 @@ def test_help_has_options_and_an_example(spawn: Spawn) -> None:
         "--debug",
         "--shutdown-timeout SECONDS",
         "--log-level LEVEL",
+        "--reload",
+        "--reload-dir DIR",
         "--version",
         "python -m aioboot myapp.server:main --port 8080",
     ):
