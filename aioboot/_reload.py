@@ -47,7 +47,7 @@ def run_reloading(
         try:
             for changes in watchfiles.watch(
                 *directories,
-                watch_filter=watchfiles.PythonFilter(),
+                watch_filter=_SourceFilter(),
                 stop_event=watching,
                 raise_interrupt=False,
             ):
@@ -60,6 +60,13 @@ def run_reloading(
             supervisor.stop_program()  # never leave it running on its own
             raise
         return supervisor.outcome()
+
+
+class _SourceFilter(watchfiles.PythonFilter):
+    """Python source files, outside virtual environments and caches: named here, not left to
+    whichever defaults the installed watchfiles has."""
+
+    ignore_dirs = (*watchfiles.PythonFilter.ignore_dirs, ".venv", "venv", ".tox", "__pycache__")
 
 
 class _WatchingEvent:

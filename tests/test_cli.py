@@ -726,6 +726,26 @@ def test_reload_restarts_the_program_gracefully_when_a_file_changes(
 
 
 @posix_only
+def test_reload_ignores_virtual_environments_and_caches(spawn: Spawn, tmp_path: Path) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(RELOADED_APP.format(version="one"))
+    child = reloading(spawn, "app:main", cwd=tmp_path)
+    pids = [started(child, "one")]
+    for ignored in (".venv", "venv", ".tox", "__pycache__"):
+        (tmp_path / ignored).mkdir()
+        (tmp_path / ignored / "module.py").write_text("VALUE = 1\n")
+    app.write_text(RELOADED_APP.format(version="second"))
+    pids.append(started(child, "second"))
+    os.killpg(child.proc.pid, signal.SIGINT)
+    assert child.finish() == 0, child.stderr
+    assert_gone(pids)
+    # Written before app.py: had any of them counted, it would be named in this line or in an
+    # earlier restart's.
+    restarts = [line for line in child.stderr.splitlines() if "restarting" in line]
+    assert restarts == ["aioboot: app.py changed; restarting"]
+
+
+@posix_only
 def test_reload_of_a_file_target_watches_its_directory_and_sigterm_is_passed_on(
     spawn: Spawn, tmp_path: Path
 ) -> None:
