@@ -139,6 +139,21 @@ def test_a_file_target_by_absolute_path(spawn: Spawn, tmp_path: Path) -> None:
     assert "PATH0 True" in child.lines
 
 
+def test_a_file_already_imported_by_name_is_not_run_twice(spawn: Spawn, tmp_path: Path) -> None:
+    (tmp_path / "both.py").write_text(
+        "import asyncio\n"
+        "print('TOP LEVEL')\n"
+        "def new_loop() -> asyncio.AbstractEventLoop:\n"
+        "    return asyncio.new_event_loop()\n"
+        "async def main() -> None:\n"
+        "    print('MAIN')\n"
+    )
+    # --loop imports the module `both` first, from the current directory.
+    child = launch(spawn, "--loop", "both:new_loop", "both.py:main", cwd=tmp_path)
+    assert child.finish() == 0, child.stderr
+    assert child.lines == ["TOP LEVEL", "MAIN"]
+
+
 def test_a_file_whose_module_name_is_taken_is_refused_before_it_runs(
     spawn: Spawn, tmp_path: Path
 ) -> None:
