@@ -666,7 +666,9 @@ def test_console_script_exit_status_and_version(spawn: Spawn, script: str) -> No
 # Each version a different length: a .pyc is reused when the source's size and mtime (in whole
 # seconds) both match, and these rewrites come within a second.
 RELOADED_APP = """\
+import json
 import os
+import sys
 
 import aioboot
 
@@ -675,6 +677,7 @@ VERSION = {version!r}
 
 async def main() -> None:
     stop = aioboot.stop_future()
+    print("ARGS", json.dumps(sys.argv[1:]), flush=True)
     print("VERSION", VERSION, os.getpid(), flush=True)
     print("STOPPED BY", await stop, flush=True)
 """
@@ -781,17 +784,41 @@ def test_reload_of_a_file_target_watches_its_directory_and_sigterm_is_passed_on(
 
 
 @posix_only
+def test_reload_exits_with_the_status_of_the_program_s_last_run(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    # No stop future: Ctrl-C cancels main and the program exits 130, and so does the reloader.
+    (tmp_path / "app.py").write_text(
+        "import asyncio\n"
+        "async def main() -> None:\n"
+        "    print('READY', flush=True)\n"
+        "    await asyncio.Event().wait()\n"
+    )
+    child = reloading(spawn, "app:main", cwd=tmp_path)
+    child.wait_for_line("READY")
+    os.killpg(child.proc.pid, signal.SIGINT)
+    assert child.finish() == 128 + signal.SIGINT, child.stderr
+    assert "Traceback" not in child.stderr
+
+
+@posix_only
 def test_reload_dir_chooses_what_is_watched(spawn: Spawn, tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(RELOADED_APP.format(version="one"))
     conf = tmp_path / "conf"
     conf.mkdir()
-    child = reloading(spawn, "--reload-dir", "conf", "app:main", cwd=tmp_path)
+    # The reload options after the target are the program's own, passed on untouched.
+    child = reloading(
+        spawn, "--reload-dir", "conf", "app:main", "--reload", "--reload-dir", "x", cwd=tmp_path
+    )
     pids = [started(child, "one")]
     (conf / "settings.py").write_text("DEBUG = True\n")
     pids.append(started(child, "one"))
     os.killpg(child.proc.pid, signal.SIGINT)
     assert child.finish() == 0, child.stderr
     assert_gone(pids)
+    assert [line for line in child.lines if line.startswith("ARGS ")] == [
+        'ARGS ["--reload", "--reload-dir", "x"]'
+    ] * 2
     assert "aioboot: watching conf for changes to .py files (--reload)" in child.stderr
 
 
