@@ -1,15 +1,19 @@
 """The launcher: ``python -m aioboot package.module:func [args ...]`` (also the ``aioboot`` script).
 
 Imports the target the way ``python -m`` imports a module (the current directory first on
-``sys.path``), hands it the rest of the command line as ``sys.argv``, runs it under
+``sys.path``), or a ``path/to/file.py:func`` target the way ``python path/to/file.py`` sets it up
+(its directory first), hands it the rest of the command line as ``sys.argv``, runs it under
 :func:`aioboot.run` and turns the outcome into an exit status the way Python does for a script.
+``--reload`` runs all that in a child process instead, restarted when a source file changes.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import importlib
+import importlib.util
 import inspect
 import logging
 import os
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING, Callable, NamedTuple, NoReturn, Optional
 
 if TYPE_CHECKING:
     import argparse
+    from importlib.machinery import ModuleSpec
 
 from . import __version__, run
 from ._loops import NAMES, choose_loop
@@ -29,7 +34,7 @@ from ._stop import SignalExit
 
 # Launcher options that take a value: the command line is split at the first argument that is
 # neither one of these options nor an option's value.
-_VALUE_OPTIONS = ("--loop", "--shutdown-timeout", "--log-level")
+_VALUE_OPTIONS = ("--loop", "--shutdown-timeout", "--log-level", "--reload-dir")
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -41,11 +46,16 @@ handling, bounded shutdown. Launcher options go before the target; everything af
 it is the program's own (its sys.argv[1:])."""
 
 _EPILOG = f"""\
-example:
+examples:
   python -m aioboot {_EXAMPLE} --port 8080
 
   imports myapp.server (the current directory is importable), sets sys.argv to
-  ['{_EXAMPLE}', '--port', '8080'] and runs aioboot.run(main()).
+  ['/path/to/myapp/server.py', '--port', '8080'] and runs aioboot.run(main()).
+
+  python -m aioboot --reload src/app.py:main
+
+  imports src/app.py as the module app (src/ is importable) and runs app.main(),
+  in a child process that is restarted whenever a .py file under src/ changes.
 
 exit status:
   what the function returns, as with sys.exit(): None is 0, an int is the status
@@ -67,6 +77,35 @@ class _LaunchOptions(NamedTuple):
     debug: Optional[bool] = None
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     log_level: Optional[str] = None
+    reload: bool = False
+    reload_dirs: Optional[list[str]] = None
+
+
+class _Target:
+    """A parsed ``module:attr.path`` or ``path/to/file.py:attr.path``.  A plain class: building a
+    NamedTuple class costs the launcher's start-up a quarter of a millisecond."""
+
+    __slots__ = ("attrs", "file", "module", "text")
+
+    def __init__(
+        self, text: str, module: str, attrs: tuple[str, ...], file: Optional[str] = None
+    ) -> None:
+        self.text = text
+        self.module = module  # the dotted module name; for a file, the name it is imported as
+        self.attrs = attrs
+        self.file = file  # the path as given, for a file target
+
+    @property
+    def where(self) -> str:
+        """What comes before the colon, as given."""
+        return self.module if self.file is None else self.file
+
+    @property
+    def described(self) -> str:
+        return f"module {self.module!r}" if self.file is None else f"file {self.file!r}"
+
+    def with_attrs(self, attrs: Sequence[str]) -> str:
+        return f"{self.where}:{'.'.join(attrs)}"
 
 
 class _UsageError(Exception):
@@ -81,6 +120,8 @@ def main(argv: Optional[Sequence[str]] = None) -> NoReturn:
     # program's (they run last registered, first).
     atexit.register(_die_of_stop_signal)
     _show_aioboot_warnings()
+    if options.reload:
+        raise SystemExit(_exit_status(lambda: _reload(options, launcher_args, program_args)))
     raise SystemExit(_exit_status(lambda: _launch(options, program_args)))
 
 
@@ -163,7 +204,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "target",
         metavar="module:function",
-        help=f"the async function to run, called with no arguments (e.g. {_EXAMPLE})",
+        help=f"the async function to run, called with no arguments (e.g. {_EXAMPLE}, "
+        "or path/to/app.py:main)",
     )
     parser.add_argument(
         "--loop",
@@ -192,6 +234,20 @@ def _parser() -> argparse.ArgumentParser:
         help="log to stderr at LEVEL (" + ", ".join(_LOG_LEVELS) + "), unless the program "
         "configures logging itself when imported",
     )
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="development: run the program in a child process and restart it (gracefully) "
+        "whenever a .py file changes; needs pip install 'aioboot[reload]'",
+    )
+    parser.add_argument(
+        "--reload-dir",
+        action="append",
+        dest="reload_dirs",
+        metavar="DIR",
+        help="with --reload, watch DIR (repeatable) instead of the current directory, or of "
+        "the target file's directory for a path/to/app.py target",
+    )
     parser.add_argument("--version", action="version", version=f"aioboot {__version__}")
     return parser
 
@@ -210,11 +266,12 @@ def _seconds(text: str) -> float:
 
 def _launch(options: _LaunchOptions, program_args: list[str]) -> object:
     """Everything after parsing; returns what the target returned."""
-    target = options.target
+    if options.reload_dirs is not None:
+        raise _UsageError("--reload-dir is only used with --reload")
+    target = _parse_target(options.target)
     _make_cwd_importable()
     _check_loop(options.loop)
-    _hand_off_argv(target, program_args)
-    func = _import_target(target)
+    func = _import_target(target, program_args)
     # Only now: a program that configures logging when imported keeps its own configuration
     # (basicConfig does nothing once the root logger has a handler).
     if options.log_level is not None:
@@ -225,6 +282,42 @@ def _launch(options: _LaunchOptions, program_args: list[str]) -> object:
         debug=options.debug,
         shutdown_timeout=options.shutdown_timeout,
     )
+
+
+def _reload(options: _LaunchOptions, launcher_args: list[str], program_args: list[str]) -> int:
+    """``--reload``: check what can be checked without importing the program, then supervise a
+    child launcher running the same command line without the reload options."""
+    target = _parse_target(options.target)
+    directories = options.reload_dirs or [
+        os.getcwd() if target.file is None else os.path.dirname(os.path.abspath(target.file))
+    ]
+    for directory in directories:
+        if not os.path.isdir(directory):
+            raise _UsageError(f"--reload-dir: {directory!r} is not a directory")
+    try:
+        from ._reload import run_reloading
+    except ImportError as exc:
+        if exc.name != "watchfiles":
+            raise
+        raise _UsageError("--reload needs watchfiles: pip install 'aioboot[reload]'") from None
+    command = [sys.executable, "-m", "aioboot", *_without_reload_options(launcher_args)]
+    status = run_reloading([*command, *program_args], directories, _say)
+    return _exit_by_signal(-status) if status < 0 else status
+
+
+def _without_reload_options(launcher_args: list[str]) -> list[str]:
+    kept: list[str] = []
+    args = iter(launcher_args)
+    for arg in args:
+        if arg == "--reload-dir":
+            next(args, None)
+        elif arg != "--reload" and not arg.startswith("--reload-dir="):
+            kept.append(arg)
+    return kept
+
+
+def _say(message: str) -> None:
+    print(f"aioboot: {message}", file=sys.stderr, flush=True)
 
 
 def _make_cwd_importable() -> None:
@@ -243,44 +336,227 @@ def _check_loop(spec: Optional[str]) -> None:
         raise _UsageError(f"{source}: {exc}") from None
 
 
-def _hand_off_argv(target: str, program_args: list[str]) -> None:
-    """Give the program the command line it would see had it been started as a script."""
-    sys.argv = [target, *program_args]
+# -- what the target names ------------------------------------------------------------------------
 
 
-def _import_target(target: str) -> Callable[[], object]:
-    """Import ``module:attr.path`` and check that it can be called with no arguments."""
-    module_name, _, attr_path = target.partition(":")
-    names = attr_path.split(".")
-    if not all(module_name.split(".")) or not all(names):
-        raise _UsageError(f"target {target!r} must look like 'module:function', e.g. '{_EXAMPLE}'")
-    obj: object = _import_module(module_name, target)
-    for depth, name in enumerate(names, 1):
+def _parse_target(text: str) -> _Target:
+    """Split and check the target's form; a file target's file must exist.  Imports nothing."""
+    # The last colon: a Windows path has one of its own (C:\app.py:main).
+    where, colon, attr_path = text.rpartition(":")
+    attrs = tuple(attr_path.split("."))
+    if _is_path(where) and all(name.isidentifier() for name in attrs):
+        return _file_target(text, where, attrs)
+    if not colon or not all(where.split(".")) or not all(name.isidentifier() for name in attrs):
+        hint = "" if colon else _did_you_mean([f"{text}:main"])
+        raise _UsageError(
+            f"target {text!r} must look like 'module:function' or 'path/to/file.py:function', "
+            f"e.g. '{_EXAMPLE}'{hint}"
+        )
+    return _Target(text, where, attrs)
+
+
+def _is_path(where: str) -> bool:
+    return where.endswith(".py") or any(sep and sep in where for sep in (os.sep, os.altsep, "/"))
+
+
+def _file_target(text: str, path: str, attrs: tuple[str, ...]) -> _Target:
+    if not path.endswith(".py"):
+        raise _UsageError(
+            f"target {text!r} names a path, which must be a .py file"
+            + _did_you_mean(_targets_for_path(path, attrs))
+        )
+    if not os.path.isfile(path):
+        raise _UsageError(
+            f"file {path!r} not found (target {text!r})"
+            + _did_you_mean(_targets_for_missing_file(path, attrs))
+        )
+    return _Target(text, os.path.basename(path)[: -len(".py")], attrs, path)
+
+
+def _targets_for_path(path: str, attrs: tuple[str, ...]) -> list[str]:
+    """What a path without .py may have meant: that file, or a package by its module name."""
+    attr_path = ".".join(attrs)
+    stripped = path.rstrip("/" + os.sep)
+    if os.path.isfile(stripped + ".py"):
+        return [f"{stripped}.py:{attr_path}"]
+    module = _module_name_under_cwd(stripped)
+    if module is not None and os.path.isfile(os.path.join(stripped, "__init__.py")):
+        return [f"{module}:{attr_path}"]
+    return []
+
+
+def _targets_for_missing_file(path: str, attrs: tuple[str, ...]) -> list[str]:
+    """The .py files next to where the missing one was looked for, with close names; or, for a
+    dotted name ending in .py, the module it names."""
+    import difflib
+
+    attr_path = ".".join(attrs)
+    directory, name = os.path.split(path)
+    stem = name[: -len(".py")]
+    if not directory and "." in stem and os.path.isfile(stem.replace(".", os.sep) + ".py"):
+        return [f"{stem}:{attr_path}"]
+    try:
+        files = [f for f in os.listdir(directory or os.curdir) if f.endswith(".py")]
+    except OSError:
+        return []
+    return [
+        f"{os.path.join(directory, close)}:{attr_path}"
+        for close in difflib.get_close_matches(name, files)
+    ]
+
+
+def _module_name_under_cwd(path: str) -> Optional[str]:
+    """The dotted module name of a relative path inside the current directory, if it has one."""
+    parts = os.path.normpath(path).split(os.sep)
+    return ".".join(parts) if all(part.isidentifier() for part in parts) else None
+
+
+def _did_you_mean(candidates: Sequence[str]) -> str:
+    if not candidates:
+        return ""
+    quoted = [repr(candidate) for candidate in candidates]
+    listed = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    return f"; did you mean {listed}?"
+
+
+# -- importing it -------------------------------------------------------------------------------
+
+
+def _import_target(target: _Target, program_args: list[str]) -> Callable[[], object]:
+    """Import the target's module with ``sys.argv`` handed over, find the attribute, and check
+    that calling it with no arguments gives an awaitable, without calling it."""
+    # Until the module's file is known (a dotted name imports its parent packages to find it),
+    # the program's parsers see the target as given.
+    sys.argv = [target.text, *program_args]
+    module = _import_module(target) if target.file is None else _import_file(target)
+    obj: object = module
+    for depth, name in enumerate(target.attrs, 1):
         try:
             obj = getattr(obj, name)
         except AttributeError:
-            missing = ".".join(names[:depth])
+            missing = target.attrs[:depth]
             raise _UsageError(
-                f"module {module_name!r} has no attribute {missing!r} (target {target!r})"
+                f"{target.described} has no attribute {'.'.join(missing)!r} "
+                f"(target {target.text!r})" + _did_you_mean(_close_attributes(obj, target, missing))
             ) from None
     if not callable(obj):
         raise _UsageError(
-            f"target {target!r} is not callable ({type(obj).__name__}); expected an async function"
+            f"target {target.text!r} is not callable ({type(obj).__name__}); "
+            "expected an async function"
         )
-    _check_no_arguments(obj, target)
+    _check_no_arguments(obj, target.text)
+    _check_async(obj, target.text)
     return obj
 
 
-def _import_module(module_name: str, target: str) -> ModuleType:
+def _import_module(target: _Target) -> ModuleType:
+    name = target.module
     try:
-        return importlib.import_module(module_name)
+        spec = importlib.util.find_spec(name)
     except ModuleNotFoundError as exc:
-        # Only the target module or a package above it is "not found"; a module that the target
-        # itself fails to import is the program's error, shown with its traceback.
+        # Only a package above the target is "not found"; a module that a package's __init__
+        # fails to import is the program's error, shown with its traceback.
         missing = exc.name or ""
-        if missing != module_name and not module_name.startswith(missing + "."):
+        if missing != name and not name.startswith(missing + "."):
             raise
-        raise _UsageError(f"module {module_name!r} not found (target {target!r})") from None
+        raise _not_found(target, missing) from None
+    if spec is None:
+        raise _not_found(target, name)
+    sys.argv[0] = _argv0(spec, target)
+    return importlib.import_module(name)
+
+
+def _argv0(spec: ModuleSpec, target: _Target) -> str:
+    """What ``python -m`` sets: the module's file; for a package, its directory, so that the
+    program's parser reads ``usage: myapp`` rather than ``usage: __init__.py``."""
+    if not spec.has_location or spec.origin is None:
+        return target.text
+    if spec.submodule_search_locations is not None:
+        return os.path.dirname(spec.origin)
+    return spec.origin
+
+
+def _not_found(target: _Target, missing: str) -> _UsageError:
+    return _UsageError(
+        f"module {missing!r} not found (target {target.text!r})"
+        + _did_you_mean(_close_modules(target, missing))
+    )
+
+
+def _close_modules(target: _Target, missing: str) -> list[str]:
+    """Targets with the missing module replaced by the closest existing ones: top-level modules
+    on sys.path, or the submodules of the package above it."""
+    import difflib
+    import pkgutil
+
+    parent, _, last = missing.rpartition(".")
+    if parent:
+        path = getattr(sys.modules.get(parent), "__path__", None)
+        if path is None:
+            return []
+        names = {found.name for found in pkgutil.iter_modules(path)}
+    else:
+        names = {found.name for found in pkgutil.iter_modules()}
+    prefix = f"{parent}." if parent else ""
+    rest = target.module[len(missing) :]
+    return [
+        f"{prefix}{close}{rest}:{'.'.join(target.attrs)}"
+        for close in difflib.get_close_matches(last, sorted(names))
+    ]
+
+
+def _close_attributes(obj: object, target: _Target, missing: tuple[str, ...]) -> list[str]:
+    import difflib
+
+    public = [name for name in dir(obj) if not name.startswith("_")]
+    return [
+        target.with_attrs([*missing[:-1], close])
+        for close in difflib.get_close_matches(missing[-1], public)
+    ]
+
+
+def _import_file(target: _Target) -> ModuleType:
+    """Import ``path/to/app.py`` as the module ``app`` with its directory first on sys.path, as
+    ``python path/to/app.py`` would set things up, but by its name rather than as ``__main__``:
+    its ``if __name__ == "__main__":`` block does not run, and a later ``import app`` is this same
+    module, not a second copy that runs the top level again."""
+    path = target.file
+    assert path is not None
+    # In place of the current directory that _make_cwd_importable() put first.
+    sys.path[0] = os.path.dirname(os.path.abspath(path))
+    sys.argv[0] = path
+    name = target.module
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        if _is_same_file(getattr(loaded, "__file__", None), path):
+            return loaded  # already imported by name, e.g. as the --loop factory's module
+        origin = getattr(loaded, "__file__", None) or "built-in"
+        raise _UsageError(
+            f"file {path!r} cannot be imported as module {name!r}, which is already loaded "
+            f"({origin}); rename the file"
+        )
+    spec = importlib.util.spec_from_file_location(name, path)
+    # A .py file always has both.
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]  # as a failed import leaves it
+        raise
+    return module
+
+
+def _is_same_file(origin: Optional[str], path: str) -> bool:
+    try:
+        return origin is not None and os.path.samefile(origin, path)
+    except OSError:
+        return False
+
+
+# -- calling it ---------------------------------------------------------------------------------
 
 
 def _check_no_arguments(func: Callable[..., object], target: str) -> None:
@@ -297,17 +573,52 @@ def _check_no_arguments(func: Callable[..., object], target: str) -> None:
         ) from None
 
 
-def _call_target(func: Callable[[], object], target: str) -> Awaitable[object]:
-    """Call the target: an async function gives a coroutine; a plain callable is called too (its
-    body runs now) and must return an awaitable."""
+def _check_async(func: Callable[..., object], target: str) -> None:
+    """Refuse a target that visibly is not async, before calling it: its body would run outside
+    aioboot.run(), without the loop, signal handling and shutdown the launcher is for."""
+    if _gives_awaitable(func):
+        return
+    if inspect.isclass(func):
+        kind = "a class whose instances are not awaitable"
+    elif inspect.isasyncgenfunction(func):
+        kind = "an async generator function"
+    elif inspect.isroutine(func):
+        kind = "a synchronous function"
+    else:
+        kind = f"a synchronous callable ({type(func).__name__})"
+    raise _UsageError(f"target {target!r} is {kind}; expected an async function")
+
+
+def _gives_awaitable(func: object) -> bool:
+    """Whether calling ``func`` gives an awaitable, as far as can be seen without calling it: an
+    async function (also behind functools.partial or a functools.wraps wrapper, or marked with
+    inspect.markcoroutinefunction), an object whose ``__call__`` is one, or a class whose
+    instances are awaitable."""
+    if inspect.iscoroutinefunction(func):
+        return True
+    if isinstance(func, functools.partial):
+        return _gives_awaitable(func.func)
+    if inspect.isclass(func):
+        return callable(getattr(func, "__await__", None))
+    try:
+        unwrapped = inspect.unwrap(func)  # type: ignore[arg-type]
+    except ValueError:  # a __wrapped__ cycle
+        return False
+    if unwrapped is not func:
+        return _gives_awaitable(unwrapped)
+    if not inspect.isroutine(func):
+        return inspect.iscoroutinefunction(type(func).__call__)
+    return False
+
+
+def _call_target(func: Callable[[], object], target: _Target) -> Awaitable[object]:
     result = func()
     if not inspect.isawaitable(result):
         import reprlib
 
-        raise _UsageError(
-            f"target {target!r} returned {reprlib.repr(result)}, not an awaitable; "
-            "expected an async function"
-        )
+        # It looked async (a wrapper claiming to wrap an async function) and its body has run:
+        # the program's error, not a usage error.
+        raise TypeError(f"target {target.text!r} returned {reprlib.repr(result)}, not an awaitable")
     return result
 
 

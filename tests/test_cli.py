@@ -48,7 +48,7 @@ def test_the_target_gets_the_rest_of_the_command_line_as_sys_argv(spawn: Spawn) 
     child = launch(spawn, "argv_echo:main", "--port", "8080", "--", "--debug", "-x")
     assert child.finish() == 0, child.stderr
     assert json.loads(line_after("ARGV ", child)) == [
-        "argv_echo:main",
+        str(TARGETS / "argv_echo.py"),  # the module's file, as `python -m argv_echo` sets it
         "--port",
         "8080",
         "--",
@@ -62,7 +62,7 @@ def test_launcher_options_after_the_target_belong_to_the_program(spawn: Spawn) -
     child = launch(spawn, "--debug", "argv_echo:main", "--help", "--version", "--loop", "bogus")
     assert child.finish() == 0, child.stderr
     assert json.loads(line_after("ARGV ", child)) == [
-        "argv_echo:main",
+        str(TARGETS / "argv_echo.py"),
         "--help",
         "--version",
         "--loop",
@@ -74,6 +74,24 @@ def test_the_target_can_parse_its_own_options_with_argparse(spawn: Spawn) -> Non
     child = launch(spawn, "--loop", "asyncio", "argv_echo:serve", "--port", "8080", "--", "--x")
     assert child.finish() == 0, child.stderr
     assert line_after("PORT ", child) == '8080 REST ["--x"]'
+
+
+@pytest.mark.parametrize(
+    ("target", "prog"),
+    [
+        ("argv_echo:prog", "argv_echo.py"),
+        ("cli_pkg:prog", "cli_pkg"),
+        ("scripts/app.py:prog", "app.py"),
+    ],
+)
+def test_the_program_s_own_parser_is_named_after_its_file(
+    spawn: Spawn, target: str, prog: str
+) -> None:
+    # sys.argv[0] is the module's file as `python -m` sets it (a package's directory, not its
+    # __init__.py), or the path as given as `python path/to/app.py` sets it.
+    child = launch(spawn, target)
+    assert child.finish() == 0, child.stderr
+    assert line_after("PROG ", child) == prog
 
 
 @pytest.mark.parametrize(
@@ -91,6 +109,83 @@ def test_dotted_modules_and_attribute_paths(
     assert printed in child.lines
 
 
+# -- file-path targets --------------------------------------------------------------------------
+
+
+def test_a_file_target_runs_with_its_directory_first_on_sys_path(spawn: Spawn) -> None:
+    child = launch(spawn, "scripts/app.py:main", "--port", "1")
+    assert child.finish() == 0, child.stderr
+    # Imported once, by its own name (so not its `if __name__ == "__main__":` block), and the
+    # program's own `import app` gets that same module.
+    assert child.lines == [
+        "TOP LEVEL app",
+        'ARGV ["scripts/app.py", "--port", "1"]',
+        "PATH0 True",
+        "CWD ON PATH False",
+        "SAME MODULE True",
+    ]
+
+
+def test_a_file_target_in_the_current_directory(spawn: Spawn) -> None:
+    child = launch(spawn, "app.py:main", cwd=TARGETS / "scripts")
+    assert child.finish() == 0, child.stderr
+    assert child.lines[0] == "TOP LEVEL app"
+    assert "SAME MODULE True" in child.lines
+
+
+def test_a_file_target_by_absolute_path(spawn: Spawn, tmp_path: Path) -> None:
+    child = launch(spawn, f"{TARGETS / 'scripts' / 'app.py'}:main", cwd=tmp_path)
+    assert child.finish() == 0, child.stderr
+    assert "PATH0 True" in child.lines
+
+
+def test_a_file_already_imported_by_name_is_not_run_twice(spawn: Spawn, tmp_path: Path) -> None:
+    (tmp_path / "both.py").write_text(
+        "import asyncio\n"
+        "print('TOP LEVEL')\n"
+        "def new_loop() -> asyncio.AbstractEventLoop:\n"
+        "    return asyncio.new_event_loop()\n"
+        "async def main() -> None:\n"
+        "    print('MAIN')\n"
+    )
+    # --loop imports the module `both` first, from the current directory.
+    child = launch(spawn, "--loop", "both:new_loop", "both.py:main", cwd=tmp_path)
+    assert child.finish() == 0, child.stderr
+    assert child.lines == ["TOP LEVEL", "MAIN"]
+
+
+def test_a_file_whose_module_name_is_taken_is_refused_before_it_runs(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    import asyncio
+
+    # Not in the current directory, which `python -m` puts first: it would shadow asyncio itself.
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "asyncio.py").write_text("print('TOP LEVEL')\nasync def main(): pass\n")
+    child = launch(spawn, "src/asyncio.py:main", cwd=tmp_path)
+    assert child.finish() == 2
+    assert child.stderr == (
+        "aioboot: error: file 'src/asyncio.py' cannot be imported as module 'asyncio', which is "
+        f"already loaded ({asyncio.__file__}); rename the file"
+    )
+    assert child.lines == []
+
+
+def test_a_file_target_failing_at_import_shows_its_own_traceback(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    (tmp_path / "broken.py").write_text(
+        "def fail():\n    raise RuntimeError('at import')\nfail()\n"
+    )
+    child = launch(spawn, "broken.py:main", cwd=tmp_path)
+    assert child.finish() == 1
+    stderr = child.stderr
+    assert stderr.startswith("Traceback (most recent call last):\n"), stderr
+    assert 'broken.py", line 3' in stderr
+    assert stderr.endswith("RuntimeError: at import"), stderr
+    assert_no_launcher_frames(stderr)
+
+
 # -- exit codes ---------------------------------------------------------------------------------
 
 
@@ -99,7 +194,6 @@ def test_dotted_modules_and_attribute_paths(
     [
         ("outcomes:return_int", 7, None),
         ("outcomes:return_none", 0, "RAN"),
-        ("outcomes:plain_returning_coroutine", 7, "PLAIN CALLED"),
     ],
 )
 def test_what_the_target_returns_is_the_exit_status(
@@ -110,6 +204,58 @@ def test_what_the_target_returns_is_the_exit_status(
     assert child.stderr == ""
     if printed is not None:
         assert printed in child.lines
+
+
+@pytest.mark.parametrize(
+    ("target", "code", "printed"),
+    [
+        ("outcomes:partial_of_async", 9, None),
+        ("outcomes:async_callable", 11, None),
+        ("outcomes:AwaitableApp", 12, "APP CONSTRUCTED"),
+        ("outcomes:decorated", 8, "WRAPPER CALLED"),
+    ],
+)
+def test_targets_that_visibly_give_an_awaitable_are_run(
+    spawn: Spawn, target: str, code: int, printed: Optional[str]
+) -> None:
+    # A partial of an async function, an object with an async __call__, a class whose instances
+    # are awaitable, a functools.wraps wrapper of an async function.
+    child = launch(spawn, target)
+    assert child.finish() == code, child.stderr
+    assert child.stderr == ""
+    assert child.lines == ([] if printed is None else [printed])
+
+
+@pytest.mark.parametrize(
+    ("target", "kind"),
+    [
+        ("outcomes:entry", "a synchronous function"),  # would run asyncio.run() itself
+        ("outcomes:plain_returning_coroutine", "a synchronous function"),  # no functools.wraps
+        ("outcomes:plain_returning_int", "a synchronous function"),
+        ("outcomes:sync_callable", "a synchronous callable (SyncCallable)"),
+        ("outcomes:NotAwaitable", "a class whose instances are not awaitable"),
+        ("outcomes:async_generator", "an async generator function"),
+    ],
+)
+def test_a_synchronous_target_is_refused_before_it_is_called(
+    spawn: Spawn, target: str, kind: str
+) -> None:
+    child = launch(spawn, target)
+    assert child.finish() == 2
+    assert (
+        child.stderr == f"aioboot: error: target {target!r} is {kind}; expected an async function"
+    )
+    assert child.lines == []  # its body never ran
+
+
+def test_a_wrapper_that_claims_to_be_async_and_is_not_fails_as_the_program(spawn: Spawn) -> None:
+    # Its __wrapped__ is an async function, so it is called; what it returned is its own error.
+    child = launch(spawn, "outcomes:lying_wrapper")
+    assert child.finish() == 1
+    assert child.lines == ["LYING WRAPPER CALLED"]
+    assert child.stderr == (
+        "TypeError: target 'outcomes:lying_wrapper' returned 42, not an awaitable"
+    )
 
 
 def test_a_returned_string_exits_1_and_is_printed_as_sys_exit_does(spawn: Spawn) -> None:
@@ -140,13 +286,13 @@ def test_a_raising_target_s_traceback_is_printed_once(spawn: Spawn) -> None:
 
 # -- bad targets --------------------------------------------------------------------------------
 
-FORM = "must look like 'module:function', e.g. 'myapp.server:main'"
+FORM = "must look like 'module:function' or 'path/to/file.py:function', e.g. 'myapp.server:main'"
 
 
 @pytest.mark.parametrize(
     ("target", "error"),
     [
-        ("argv_echo", f"target 'argv_echo' {FORM}"),
+        ("argv_echo", f"target 'argv_echo' {FORM}; did you mean 'argv_echo:main'?"),
         (":main", f"target ':main' {FORM}"),
         ("argv_echo:", f"target 'argv_echo:' {FORM}"),
         ("outcomes:App.", f"target 'outcomes:App.' {FORM}"),
@@ -157,7 +303,7 @@ FORM = "must look like 'module:function', e.g. 'myapp.server:main'"
         ),
         (
             "no_such_package.server:main",
-            "module 'no_such_package.server' not found (target 'no_such_package.server:main')",
+            "module 'no_such_package' not found (target 'no_such_package.server:main')",
         ),
         ("cli_pkg.nope:main", "module 'cli_pkg.nope' not found (target 'cli_pkg.nope:main')"),
         ("outcomes:nope", "module 'outcomes' has no attribute 'nope' (target 'outcomes:nope')"),
@@ -174,18 +320,92 @@ FORM = "must look like 'module:function', e.g. 'myapp.server:main'"
             "target 'outcomes:needs_args' is called with no arguments but its signature is "
             "(port: int) -> None; read options from sys.argv instead",
         ),
-        (
-            "outcomes:plain_returning_int",
-            "target 'outcomes:plain_returning_int' returned 42, not an awaitable; "
-            "expected an async function",
-        ),
+        ("outcomes:App.start.", f"target 'outcomes:App.start.' {FORM}"),
+        ("outcomes:App-start", f"target 'outcomes:App-start' {FORM}"),
     ],
 )
 def test_a_bad_target_is_one_line_and_exit_2(spawn: Spawn, target: str, error: str) -> None:
     child = launch(spawn, target)
     assert child.finish() == 2
     assert child.stderr == f"aioboot: error: {error}"
-    assert "Traceback" not in child.stderr
+    assert child.lines == []
+
+
+@pytest.mark.parametrize(
+    ("target", "error"),
+    [
+        (
+            "argv_ecoh:main",
+            "module 'argv_ecoh' not found (target 'argv_ecoh:main'); "
+            "did you mean 'argv_echo:main'?",
+        ),
+        (
+            "cli_pkg.ap:main",
+            "module 'cli_pkg.ap' not found (target 'cli_pkg.ap:main'); "
+            "did you mean 'cli_pkg.app:main'?",
+        ),
+        (
+            "outcomes:retrun_int",
+            "module 'outcomes' has no attribute 'retrun_int' (target 'outcomes:retrun_int'); "
+            "did you mean 'outcomes:return_int', 'outcomes:return_text' or 'outcomes:return_none'?",
+        ),
+        (
+            "outcomes:App.strat",
+            "module 'outcomes' has no attribute 'App.strat' (target 'outcomes:App.strat'); "
+            "did you mean 'outcomes:App.start'?",
+        ),
+        (
+            "scripts/ap.py:main",
+            "file 'scripts/ap.py' not found (target 'scripts/ap.py:main'); "
+            "did you mean 'scripts/app.py:main'?",
+        ),
+        (
+            "scripts/app:main",
+            "target 'scripts/app:main' names a path, which must be a .py file; "
+            "did you mean 'scripts/app.py:main'?",
+        ),
+        (
+            "./cli_pkg:main",
+            "target './cli_pkg:main' names a path, which must be a .py file; "
+            "did you mean 'cli_pkg:main'?",
+        ),
+        (
+            "cli_pkg.app.py:main",
+            "file 'cli_pkg.app.py' not found (target 'cli_pkg.app.py:main'); "
+            "did you mean 'cli_pkg.app:main'?",
+        ),
+        ("nowhere/app:main", "target 'nowhere/app:main' names a path, which must be a .py file"),
+        ("nowhere.py:main", "file 'nowhere.py' not found (target 'nowhere.py:main')"),
+    ],
+)
+def test_a_missing_name_suggests_the_closest_existing_ones(
+    spawn: Spawn, target: str, error: str
+) -> None:
+    child = launch(spawn, target)
+    assert child.finish() == 2
+    assert child.stderr == f"aioboot: error: {error}"
+    assert child.lines == []
+
+
+def test_a_missing_top_level_package_suggests_the_closest_first(spawn: Spawn) -> None:
+    child = launch(spawn, "cli_pkgg.app:main")
+    assert child.finish() == 2
+    # Whatever else is installed may follow (click, say): the closest comes first.
+    assert child.stderr.startswith(
+        "aioboot: error: module 'cli_pkgg' not found (target 'cli_pkgg.app:main'); "
+        "did you mean 'cli_pkg.app:main'"
+    )
+    assert "\n" not in child.stderr
+    assert child.lines == []
+
+
+def test_a_missing_attribute_of_a_file_target_suggests_the_closest(spawn: Spawn) -> None:
+    child = launch(spawn, "scripts/app.py:mian")
+    assert child.finish() == 2
+    assert child.stderr == (
+        "aioboot: error: file 'scripts/app.py' has no attribute 'mian' "
+        "(target 'scripts/app.py:mian'); did you mean 'scripts/app.py:main'?"
+    )
 
 
 @pytest.mark.parametrize(
@@ -399,6 +619,8 @@ def test_help_has_options_and_an_example(spawn: Spawn) -> None:
         "--debug",
         "--shutdown-timeout SECONDS",
         "--log-level LEVEL",
+        "--reload",
+        "--reload-dir DIR",
         "--version",
         "python -m aioboot myapp.server:main --port 8080",
     ):
@@ -437,7 +659,7 @@ def test_console_script_runs_a_target_from_the_current_directory(spawn: Spawn, s
     assert str(TARGETS) not in env["PYTHONPATH"].split(os.pathsep)
     child = spawn([script, "argv_echo:main", "x"], cwd=TARGETS, env=env)
     assert child.finish() == 0, child.stderr
-    assert json.loads(line_after("ARGV ", child)) == ["argv_echo:main", "x"]
+    assert json.loads(line_after("ARGV ", child)) == [str(TARGETS / "argv_echo.py"), "x"]
     assert line_after("PATH0 ", child) == "True"
 
 
@@ -447,3 +669,196 @@ def test_console_script_exit_status_and_version(spawn: Spawn, script: str) -> No
     version = spawn([script, "--version"], cwd=TARGETS)
     assert version.finish() == 0
     assert version.lines == [f"aioboot {aioboot.__version__}"]
+
+
+# -- --reload -----------------------------------------------------------------------------------
+
+# Each version a different length: a .pyc is reused when the source's size and mtime (in whole
+# seconds) both match, and these rewrites come within a second.
+RELOADED_APP = """\
+import json
+import os
+import sys
+
+import aioboot
+
+VERSION = {version!r}
+
+
+async def main() -> None:
+    stop = aioboot.stop_future()
+    print("ARGS", json.dumps(sys.argv[1:]), flush=True)
+    print("VERSION", VERSION, os.getpid(), flush=True)
+    print("STOPPED BY", await stop, flush=True)
+"""
+
+BROKEN_APP = """\
+print("BROKEN", flush=True)
+raise RuntimeError("broken on purpose")
+"""
+
+# A session of its own, so that SIGINT to its process group reaches the reloader and its child,
+# as a terminal's Ctrl-C does, and not pytest.  exec keeps the pid: the group's id.
+IN_NEW_SESSION = "import os, sys; os.setsid(); os.execv(sys.executable, sys.argv[1:])"
+
+
+def reloading(spawn: Spawn, *args: str, cwd: Path) -> Child:
+    return spawn(
+        [PYTHON, "-c", IN_NEW_SESSION, PYTHON, "-m", "aioboot", "--reload", *args], cwd=cwd
+    )
+
+
+def started(child: Child, version: str) -> int:
+    """Wait for that version of the program to start; its pid."""
+    return int(child.wait_for_line(f"VERSION {version} ").split()[-1])
+
+
+def assert_gone(pids: list[int]) -> None:
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+@posix_only
+def test_reload_restarts_the_program_gracefully_when_a_file_changes(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(RELOADED_APP.format(version="one"))
+    child = reloading(spawn, "app:main", cwd=tmp_path)
+    pids = [started(child, "one")]
+
+    app.write_text(RELOADED_APP.format(version="second"))
+    # Stopped as any stop signal stops it: the stop future resolves, main returns.
+    assert child.wait_for_line("STOPPED BY") == f"STOPPED BY {int(signal.SIGTERM)}"
+    pids.append(started(child, "second"))
+
+    # A version that fails to import: its error is shown, and the next change starts it again.
+    app.write_text(BROKEN_APP)
+    assert child.wait_for_line("STOPPED BY") == f"STOPPED BY {int(signal.SIGTERM)}"
+    child.wait_for_line("BROKEN")
+    app.write_text(RELOADED_APP.format(version="third!"))
+    pids.append(started(child, "third!"))
+
+    # Ctrl-C: the whole process group gets SIGINT; the program stops once, gracefully, and the
+    # reloader ends with its exit status.
+    os.killpg(child.proc.pid, signal.SIGINT)
+    assert child.finish() == 0, child.stderr
+    assert child.lines[-1] == f"STOPPED BY {int(signal.SIGINT)}"
+    assert len(set(pids)) == 3
+    assert_gone(pids)
+    stderr = child.stderr
+    assert f"aioboot: watching {tmp_path} for changes to .py files (--reload)" in stderr
+    assert stderr.count("aioboot: app.py changed; restarting") == 3, stderr
+    assert "RuntimeError: broken on purpose" in stderr
+
+
+@posix_only
+def test_reload_ignores_virtual_environments_and_caches(spawn: Spawn, tmp_path: Path) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(RELOADED_APP.format(version="one"))
+    child = reloading(spawn, "app:main", cwd=tmp_path)
+    pids = [started(child, "one")]
+    for ignored in (".venv", "venv", ".tox", "__pycache__"):
+        (tmp_path / ignored).mkdir()
+        (tmp_path / ignored / "module.py").write_text("VALUE = 1\n")
+    app.write_text(RELOADED_APP.format(version="second"))
+    pids.append(started(child, "second"))
+    os.killpg(child.proc.pid, signal.SIGINT)
+    assert child.finish() == 0, child.stderr
+    assert_gone(pids)
+    # Written before app.py: had any of them counted, it would be named in this line or in an
+    # earlier restart's.
+    restarts = [line for line in child.stderr.splitlines() if "restarting" in line]
+    assert restarts == ["aioboot: app.py changed; restarting"]
+
+
+@posix_only
+def test_reload_of_a_file_target_watches_its_directory_and_sigterm_is_passed_on(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "app.py").write_text(RELOADED_APP.format(version="one"))
+    child = reloading(spawn, "src/app.py:main", cwd=tmp_path)
+    pids = [started(child, "one")]
+    (src / "helper.py").write_text("VALUE = 1\n")  # any .py file in the watched directory
+    assert child.wait_for_line("STOPPED BY") == f"STOPPED BY {int(signal.SIGTERM)}"
+    pids.append(started(child, "one"))
+    # A supervisor's SIGTERM goes to the reloader alone: it passes it on and waits.
+    child.send(signal.SIGTERM)
+    assert child.finish() == 0, child.stderr
+    assert child.lines[-1] == f"STOPPED BY {int(signal.SIGTERM)}"
+    assert_gone(pids)
+    assert "aioboot: src/helper.py changed; restarting" in child.stderr
+
+
+@posix_only
+def test_reload_exits_with_the_status_of_the_program_s_last_run(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    # No stop future: Ctrl-C cancels main and the program ends by SIGINT, and so does the
+    # reloader, so that a shell loop around it stops too.
+    (tmp_path / "app.py").write_text(
+        "import asyncio\n"
+        "async def main() -> None:\n"
+        "    print('READY', flush=True)\n"
+        "    await asyncio.Event().wait()\n"
+    )
+    child = reloading(spawn, "app:main", cwd=tmp_path)
+    child.wait_for_line("READY")
+    os.killpg(child.proc.pid, signal.SIGINT)
+    assert child.finish() == -signal.SIGINT, child.stderr
+    assert "Traceback" not in child.stderr
+
+
+@posix_only
+def test_reload_dir_chooses_what_is_watched(spawn: Spawn, tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(RELOADED_APP.format(version="one"))
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    # The reload options after the target are the program's own, passed on untouched.
+    child = reloading(
+        spawn, "--reload-dir", "conf", "app:main", "--reload", "--reload-dir", "x", cwd=tmp_path
+    )
+    pids = [started(child, "one")]
+    (conf / "settings.py").write_text("DEBUG = True\n")
+    pids.append(started(child, "one"))
+    os.killpg(child.proc.pid, signal.SIGINT)
+    assert child.finish() == 0, child.stderr
+    assert_gone(pids)
+    assert [line for line in child.lines if line.startswith("ARGS ")] == [
+        'ARGS ["--reload", "--reload-dir", "x"]'
+    ] * 2
+    assert "aioboot: watching conf for changes to .py files (--reload)" in child.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ["--reload", "--reload-dir", "nowhere", "argv_echo:main"],
+            "--reload-dir: 'nowhere' is not a directory",
+        ),
+        (["--reload-dir", "cli_pkg", "argv_echo:main"], "--reload-dir is only used with --reload"),
+        (["--reload", "argv_echo"], f"target 'argv_echo' {FORM}; did you mean 'argv_echo:main'?"),
+        (["--reload", "nowhere.py:main"], "file 'nowhere.py' not found (target 'nowhere.py:main')"),
+    ],
+)
+def test_a_bad_reload_command_line_is_one_line_and_exit_2(
+    spawn: Spawn, args: list[str], error: str
+) -> None:
+    child = launch(spawn, *args)
+    assert child.finish() == 2
+    assert child.stderr == f"aioboot: error: {error}"
+    assert child.lines == []
+
+
+def test_reload_without_watchfiles_names_the_extra_to_install(spawn: Spawn) -> None:
+    # -S: no site-packages, so no watchfiles (aioboot itself is on PYTHONPATH).
+    child = spawn([PYTHON, "-S", "-m", "aioboot", "--reload", "argv_echo:main"], cwd=TARGETS)
+    assert child.finish() == 2
+    assert (
+        child.stderr == "aioboot: error: --reload needs watchfiles: pip install 'aioboot[reload]'"
+    )
+    assert child.lines == []

@@ -25,3 +25,8 @@ async def loop_info() -> None:
     loop = asyncio.get_running_loop()
     print("LOOP", type(loop).__module__)
     print("DEBUG", loop.get_debug())
+
+
+async def prog() -> None:
+    """What the program's own parser calls itself (from sys.argv[0])."""
+    print("PROG", argparse.ArgumentParser().prog)
