@@ -13,6 +13,7 @@ import gc
 import inspect
 import logging
 import signal
+import sys
 import threading
 from concurrent.futures import Executor
 from typing import (
@@ -56,6 +57,16 @@ class _Cancellable(Protocol):
 class _NotACoroutineError(TypeError, ValueError):
     """What ``asyncio.run`` raises for a non-coroutine: ValueError on 3.9-3.13, TypeError on 3.14;
     this is both, so either ``except`` clause keeps working."""
+
+
+# asyncio.run's own words for what it refuses, which code and tests match on.  3.14 also accepts
+# futures, as awaitables; earlier versions refuse them with the coroutines' error.
+if sys.version_info >= (3, 14):
+    _REFUSAL = "An asyncio.Future, a coroutine or an awaitable is required"
+    _AWAITABLE_FUTURES = True
+else:
+    _REFUSAL = "a coroutine was expected"
+    _AWAITABLE_FUTURES = False
 
 
 class Options(NamedTuple):
@@ -102,9 +113,14 @@ def run(
     handle_signals: bool = True,
     loop_factory: LoopFactory | None = None,
 ) -> T:
+    try:
+        _refuse_running_loop()  # first, as asyncio.run checks it before looking at main
+    except RuntimeError:
+        if asyncio.iscoroutine(main):
+            main.close()  # it will never run: no "never awaited" warning on top of the error
+        raise
     coro = as_coroutine(main)
     try:
-        _refuse_running_loop()
         options = Options.checked(debug, shutdown_timeout, stop_on_error, handle_signals)
         if loop is not None and loop_factory is not None:
             raise TypeError("pass loop= or loop_factory=, not both")
@@ -112,7 +128,8 @@ def run(
     except BaseException:
         coro.close()  # it will never run: no "never awaited" warning on top of the real error
         raise
-    return _Run[T](chosen, options).run(coro)
+    # asyncio.run makes the loop the thread's current one only when it made it itself.
+    return _Run[T](chosen, options, set_current_loop=loop_factory is None).run(coro)
 
 
 def as_coroutine(main: object) -> Coroutine[Any, Any, Any]:
@@ -123,14 +140,14 @@ def as_coroutine(main: object) -> Coroutine[Any, Any, Any]:
     if inspect.iscoroutinefunction(main):
         _check_callable_without_arguments(main)
         return main()
-    if inspect.isawaitable(main) and not isinstance(main, asyncio.Future):
+    if inspect.isawaitable(main) and (_AWAITABLE_FUTURES or not isinstance(main, asyncio.Future)):
         return _await(main)
     hint = (
         "; it is a plain function: pass an async function or a coroutine object"
         if callable(main)
         else ""
     )
-    raise _NotACoroutineError(f"aioboot.run(): a coroutine was expected, got {main!r}{hint}")
+    raise _NotACoroutineError(f"aioboot.run(): {_REFUSAL}, got {main!r}{hint}")
 
 
 async def _await(awaitable: Awaitable[T]) -> T:
@@ -142,7 +159,7 @@ def _check_callable_without_arguments(fn: Callable[..., Any]) -> None:
         inspect.signature(fn).bind()
     except TypeError:
         raise _NotACoroutineError(
-            f"aioboot.run(): a coroutine was expected, got the async function {fn!r}, which needs "
+            f"aioboot.run(): {_REFUSAL}, got the async function {fn!r}, which needs "
             "arguments; pass the coroutine instead, e.g. main(arg)"
         ) from None
     except ValueError:  # no signature available (some builtins): let the call itself decide
@@ -198,9 +215,10 @@ def exit_for_signal(signum: int) -> BaseException:
 class _Run(Generic[T]):
     """One call of ``aioboot.run``: its loop, its main task and its stop state."""
 
-    def __init__(self, chosen: ChosenLoop, options: Options) -> None:
+    def __init__(self, chosen: ChosenLoop, options: Options, *, set_current_loop: bool) -> None:
         self._chosen = chosen
         self._options = options
+        self._set_current_loop = set_current_loop
         self._loop: asyncio.AbstractEventLoop
         self._thread_id = threading.get_ident()
         self._main: Optional[asyncio.Task[T]] = None
@@ -297,7 +315,8 @@ class _Run(Generic[T]):
         loop = self._loop
         with _runs_lock:
             _runs[loop] = self
-        asyncio.set_event_loop(loop)  # as asyncio.run does: get_event_loop() works during the run
+        if self._set_current_loop:  # as asyncio.run does: get_event_loop() works during the run
+            asyncio.set_event_loop(loop)
         if self._options.debug is not None:
             loop.set_debug(self._options.debug)
         loop.set_exception_handler(_report.handle_exception)
@@ -559,7 +578,8 @@ class _Run(Generic[T]):
         finally:
             with _runs_lock:
                 _runs.pop(loop, None)
-            asyncio.set_event_loop(None)
+            if self._set_current_loop:
+                asyncio.set_event_loop(None)
             loop.close()
 
     # -- outcome ---------------------------------------------------------------------------------
@@ -575,7 +595,7 @@ class _Run(Generic[T]):
             self._report_other_main_error()
             raise self._failure
         if self._loop_stopped_early:
-            raise RuntimeError("aioboot.run(): the event loop was stopped before main completed")
+            raise RuntimeError("aioboot.run(): Event loop stopped before Future completed.")
         if self._signal_exit is not None:
             raise exit_for_signal(self._signal_exit)
         assert self._main is not None
