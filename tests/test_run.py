@@ -18,7 +18,6 @@ from conftest import posix_only
 
 import aioboot
 
-
 # What asyncio.run says when it refuses main, on the running Python.
 ASYNCIO_REFUSAL = (
     "An asyncio.Future, a coroutine or an awaitable is required"
