@@ -45,13 +45,22 @@ def tox_add_core_config(core_conf: ConfigSet, state: State) -> None:
     _newest = max(found, default=None)
     env_list: EnvList = core_conf["env_list"]
     missing = [env for env in env_list.envs if _minor(env) not in (None, *found)]
-    if missing:
-        env_list.envs = [env for env in env_list.envs if env not in missing]
-        _say(
-            f"no CPython {', '.join(f'3.{_minor(env)}' for env in missing)} on this machine "
-            f"(PATH, pyenv): {', '.join(missing)} skipped"
-        )
-    if _newest is not None and _newest < DEPRECATIONS_FROM:
+    env_list.envs = [env for env in env_list.envs if env not in missing]
+    cli_envs = getattr(state.conf.options, "env", None)
+    if cli_envs is None or cli_envs.is_default_list:
+        selected = env_list.envs
+        if missing:
+            _say_missing(missing, "skipped")
+    else:
+        selected = list(cli_envs)
+        asked = [env for env in selected if _minor(env) not in (None, *found)]
+        if asked:
+            _say_missing(asked, "will fail")
+    skip_env = getattr(state.conf.options, "skip_env", "").strip()
+    runs_deprecations = "deprecations" in selected and not (
+        skip_env and re.match(skip_env, "deprecations")
+    )
+    if runs_deprecations and _newest is not None and _newest < DEPRECATIONS_FROM:
         _say(
             f"deprecations runs on CPython 3.{_newest}, the newest here; the event-loop policy "
             f"deprecations only warn from 3.{DEPRECATIONS_FROM} on"
@@ -110,6 +119,11 @@ def _minors_found(uv: str) -> list[int]:
 def _minor(env_name: str) -> int | None:
     match = re.fullmatch(r"py3(\d+)", env_name)
     return int(match[1]) if match else None
+
+
+def _say_missing(envs: list[str], outcome: str) -> None:
+    pythons = ", ".join(f"3.{_minor(env)}" for env in envs)
+    _say(f"no CPython {pythons} on this machine (PATH, pyenv): {', '.join(envs)} {outcome}")
 
 
 def _minor_of_version(name: str) -> int | None:
