@@ -43,6 +43,7 @@ def tox_add_core_config(core_conf: ConfigSet, state: State) -> None:
         return  # no tox-uv in this tox: it provisions one (tox.ini requires) and loads us again
     found = _minors_found(uv)
     _newest = max(found, default=None)
+    # tox loads env_list once and keeps this object: what is left in it is what a bare tox runs.
     env_list: EnvList = core_conf["env_list"]
     missing = [env for env in env_list.envs if _minor(env) not in (None, *found)]
     env_list.envs = [env for env in env_list.envs if env not in missing]
