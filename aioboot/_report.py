@@ -74,7 +74,8 @@ def report_unretrieved(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any])
 
 def report_failed_while_cancelled(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
     """A task raised instead of stopping when shutdown cancelled it: the same report asyncio.run
-    gives, through the loop's exception handler."""
+    gives, word for word (exception handlers and log filters match on it), through the loop's
+    exception handler."""
     loop.call_exception_handler(
         {
             "message": "unhandled exception during asyncio.run() shutdown",

@@ -55,6 +55,16 @@ class _NotACoroutineError(TypeError, ValueError):
     this is both, so either ``except`` clause keeps working."""
 
 
+# asyncio.run's own words for what it refuses, which code and tests match on.  3.14 also accepts
+# futures, as awaitables; earlier versions refuse them with the coroutines' error.
+if sys.version_info >= (3, 14):
+    _REFUSAL = "An asyncio.Future, a coroutine or an awaitable is required"
+    _AWAITABLE_FUTURES = True
+else:
+    _REFUSAL = "a coroutine was expected"
+    _AWAITABLE_FUTURES = False
+
+
 class Options(NamedTuple):
     debug: Optional[bool]
     shutdown_timeout: Optional[float]
@@ -99,9 +109,14 @@ def run(
     handle_signals: bool = True,
     loop_factory: LoopFactory | None = None,
 ) -> T:
+    try:
+        _refuse_running_loop("aioboot.run()")  # first, as asyncio.run checks it before main
+    except RuntimeError:
+        if asyncio.iscoroutine(main):
+            main.close()  # it will never run: no "never awaited" warning on top of the error
+        raise
     coro = as_coroutine(main)
     try:
-        _refuse_running_loop("aioboot.run()")
         runner = Runner(
             loop=loop,
             debug=debug,
@@ -129,14 +144,14 @@ def as_coroutine(main: Main[T]) -> Coroutine[Any, Any, T]:
     if inspect.iscoroutinefunction(main):
         _check_callable_without_arguments(main)
         return main()
-    if inspect.isawaitable(main) and not isinstance(main, asyncio.Future):
+    if inspect.isawaitable(main) and (_AWAITABLE_FUTURES or not isinstance(main, asyncio.Future)):
         return _await(main)
     hint = (
         "; it is a plain function: pass an async function or a coroutine object"
         if callable(main)
         else ""
     )
-    raise _NotACoroutineError(f"aioboot.run(): a coroutine was expected, got {main!r}{hint}")
+    raise _NotACoroutineError(f"aioboot.run(): {_REFUSAL}, got {main!r}{hint}")
 
 
 async def _await(awaitable: Awaitable[T]) -> T:
@@ -148,7 +163,7 @@ def _check_callable_without_arguments(fn: Callable[..., Any]) -> None:
         inspect.signature(fn).bind()
     except TypeError:
         raise _NotACoroutineError(
-            f"aioboot.run(): a coroutine was expected, got the async function {fn!r}, which needs "
+            f"aioboot.run(): {_REFUSAL}, got the async function {fn!r}, which needs "
             "arguments; pass the coroutine instead, e.g. main(arg)"
         ) from None
     except ValueError:  # no signature available (some builtins): let the call itself decide

@@ -148,7 +148,7 @@ class StopRequest(Generic[T]):
             return self.failure
         if not main.done():
             self._let_go()
-            return RuntimeError("aioboot.run(): the event loop was stopped before main completed")
+            return RuntimeError("aioboot.run(): Event loop stopped before Future completed.")
         if self.signum is not None and self._ended_by_signal(main):
             self._let_go()
             return exit_for_signal(self.signum)

@@ -152,6 +152,8 @@ def test_a_task_that_fails_while_being_cancelled_goes_to_the_exception_handler(
 
     aioboot.run(main(), loop=loop_name)
     assert len(contexts) == 1
+    # asyncio.run's own words: exception handlers and log filters match on them
+    assert contexts[0]["message"] == "unhandled exception during asyncio.run() shutdown"
     assert str(contexts[0]["exception"]) == "in cleanup"
     assert isinstance(contexts[0]["task"], asyncio.Task)
 

@@ -18,6 +18,13 @@ from conftest import posix_only
 
 import aioboot
 
+# What asyncio.run says when it refuses main, on the running Python.
+ASYNCIO_REFUSAL = (
+    "An asyncio.Future, a coroutine or an awaitable is required"
+    if sys.version_info >= (3, 14)
+    else "a coroutine was expected"
+)
+
 
 async def answer() -> int:
     return 42
@@ -45,10 +52,30 @@ def test_mains_exception_propagates_unchanged(loop_name: str) -> None:
 @pytest.mark.parametrize(
     "bad", [lambda: None, 42, "main", None], ids=["lambda", "int", "str", "none"]
 )
-def test_a_non_coroutine_is_both_a_typeerror_and_a_valueerror(bad: object) -> None:
-    with pytest.raises(TypeError, match="a coroutine was expected") as raised:
+def test_a_non_coroutine_is_both_a_typeerror_and_a_valueerror_in_asyncios_words(
+    bad: object,
+) -> None:
+    with pytest.raises(TypeError, match=ASYNCIO_REFUSAL) as raised:
         aioboot.run(bad)  # type: ignore[arg-type]
     assert isinstance(raised.value, ValueError)
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="asyncio.run accepts futures since 3.14")
+def test_a_future_is_refused_as_asyncio_run_refuses_it_before_3_14() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(ValueError, match=ASYNCIO_REFUSAL):
+            aioboot.run(loop.create_future())
+    finally:
+        loop.close()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 14), reason="asyncio.run refuses futures before 3.14")
+def test_a_future_is_awaited_as_asyncio_run_awaits_it_since_3_14() -> None:
+    loop = asyncio.new_event_loop()
+    future = loop.create_future()
+    future.set_result(42)
+    assert aioboot.run(future, loop_factory=lambda: loop) == 42
 
 
 def test_a_plain_function_is_never_called() -> None:
@@ -101,6 +128,14 @@ def test_bad_arguments_raise_clearly_and_close_the_coroutine(
             aioboot.run(answer(), **kwargs)
 
     assert collect_never_awaited_warnings(call) == []
+
+
+def test_inside_a_running_loop_that_error_comes_before_main_is_checked_as_in_asyncio_run() -> None:
+    async def outer() -> None:
+        with pytest.raises(RuntimeError, match="cannot be called from a running event loop"):
+            aioboot.run(42)  # type: ignore[arg-type]
+
+    asyncio.run(outer())
 
 
 def test_running_inside_a_running_loop_is_refused() -> None:
@@ -245,6 +280,19 @@ def test_loop_factory_keyword_is_accepted_like_asyncio_run() -> None:
     assert made[0].is_closed()
 
 
+def test_with_loop_factory_the_threads_current_loop_is_left_alone_as_asyncio_run_does() -> None:
+    # asyncio.Runner calls set_event_loop only for a loop it made itself (3.12-3.15), so a loop
+    # the program had made current is still current after the run.
+    outer = asyncio.new_event_loop()
+    asyncio.set_event_loop(outer)
+    try:
+        assert aioboot.run(answer(), loop_factory=asyncio.new_event_loop) == 42
+        assert asyncio.get_event_loop() is outer
+    finally:
+        asyncio.set_event_loop(None)
+        outer.close()
+
+
 def test_a_factory_that_returns_no_loop_is_a_clear_error() -> None:
     with pytest.raises(TypeError, match="not an event loop"):
         aioboot.run(answer(), loop=lambda: object())  # type: ignore[arg-type,return-value]
@@ -353,7 +401,7 @@ def test_loop_stopped_by_the_program_is_an_error_like_asyncio_run(loop_name: str
         asyncio.get_running_loop().stop()
         await asyncio.sleep(30)
 
-    with pytest.raises(RuntimeError, match="stopped before main completed"):
+    with pytest.raises(RuntimeError, match="Event loop stopped before Future completed"):
         aioboot.run(main(), loop=loop_name, shutdown_timeout=1)
 
 
