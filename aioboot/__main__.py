@@ -61,8 +61,9 @@ exit status:
   what the function returns, as with sys.exit(): None is 0, an int is the status
   1      it raised (its traceback is printed), or its module failed to import
   2      usage error or bad target
-  128+N  signal N stopped it (130 for Ctrl-C, 143 for SIGTERM); a function that
-         awaits aioboot.stop_future() exits with what it returns instead
+  signal N stopped it: the launcher ends by signal N after the shutdown (a shell
+         shows 128+N: 130 for Ctrl-C, 143 for SIGTERM); a function that awaits
+         aioboot.stop_future() exits with what it returns instead
 """
 
 # Frames a traceback starts with before it reaches the user's code: shown to nobody.
@@ -625,8 +626,8 @@ def _call_target(func: Callable[[], object], target: _Target) -> Awaitable[objec
 def _exit_status(launch: Callable[[], object]) -> object:
     """The exit status for the launch's outcome, as Python gives one for a script: what the
     target returned (``SystemExit`` interprets it), 2 for a usage error, 1 with the traceback when
-    it raised, 130 for Ctrl-C.  ``SystemExit`` itself (the program's ``sys.exit()``, or run()'s
-    128+N for signal N) passes through."""
+    it raised; 128 + N, and the process ending by signal N, when that signal stopped the run.
+    The program's own ``sys.exit()`` passes through."""
     try:
         return launch()
     except _UsageError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from typing import Any, Callable, Generic, Optional, TypeVar
 
 from . import _report
@@ -171,8 +172,14 @@ class StopRequest(Generic[T]):
         else (asyncio.Runner's rule on 3.11+, where a task counts the cancellations asked of
         it), or main did not handle stopping and returned as the signal came."""
         if main.cancelled():
+            if not self._cancels:
+                return False
+            if sys.version_info < (3, 11):
+                return True  # no task counts its cancellations: the signal's stop decides
+            # A task without the count (a task factory's own class) cannot tell: asyncio.Runner
+            # then lets the CancelledError through, and so does this.
             cancelling = getattr(main, "cancelling", None)
-            return self._cancels > 0 and (cancelling is None or cancelling() <= self._cancels)
+            return cancelling is not None and cancelling() <= self._cancels
         return not self._main_handles_stop and main.exception() is None
 
     def _let_go(self) -> None:

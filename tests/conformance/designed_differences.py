@@ -8,10 +8,4 @@ Keys are ``Class.test_name``; a key that the running Python's file lacks is simp
 
 from __future__ import annotations
 
-DESIGNED_DIFFERENCES: dict[str, str] = {
-    "RunTests.test_asyncio_run_without_uncancel": (
-        "aioboot owns SIGINT: the test interrupts main through a task factory whose tasks have no "
-        "uncancel() and expects CancelledError; aioboot turns SIGINT into KeyboardInterrupt on "
-        "every loop and Python version (README, Stopping: Outcome)"
-    ),
-}
+DESIGNED_DIFFERENCES: dict[str, str] = {}
