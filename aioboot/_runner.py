@@ -298,7 +298,7 @@ class Runner:
                 self._release_signals()
         forced_by = shutdown.forced_signal()
         if forced_by is not None:
-            stop.outcome(None)  # lets main go; the forced exit decides
+            stop.let_go()  # the forced exit decides
             raise exit_for_signal(forced_by)
         failure = stop.outcome(escaped)
         if failure is not None:
@@ -307,9 +307,9 @@ class Runner:
 
     def close(self) -> None:
         """Shut down (README, "Shutdown, in this order") and close the loop.  A second call does
-        nothing.  Raises a ``KeyboardInterrupt``/``SystemExit`` that a task or a hook raised
-        during the shutdown, once the shutdown is complete, and the forced exit's outcome when a
-        signal forced it during the shutdown."""
+        nothing.  Once the shutdown is complete, raises a ``KeyboardInterrupt``/``SystemExit``
+        that a task or a hook raised during it, else the exit a signal asked for during it: the
+        forcing one's, or a first signal's (README, "Stopping")."""
         if self._state is not _State.INITIALIZED:
             return
         loop, shutdown, stop = self._loop, self._shutdown, self._stop
@@ -318,7 +318,7 @@ class Runner:
         assert stop is not None
         forced_before = shutdown.forced_signal()
         try:
-            self._capture_signals()  # a signal during the shutdown forces the exit
+            self._capture_signals()  # the shutdown is still the program's to stop or force
             shutdown.run()
         finally:
             self._tear_down(loop)

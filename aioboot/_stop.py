@@ -21,6 +21,8 @@ T = TypeVar("T")
 
 logger = logging.getLogger("aioboot")
 
+_TASKS_COUNT_CANCELS = sys.version_info >= (3, 11)  # Task.cancelling()/uncancel()
+
 
 class SignalExit(SystemExit):
     """``exit(128 + N)`` because signal N stopped the run; the launcher, which owns its process,
@@ -141,17 +143,17 @@ class StopRequest(Generic[T]):
         main = self.main
         assert main is not None
         if escaped is not None and not _raised_by(main, escaped):
-            self._let_go()
+            self.let_go()
             return escaped
         if self.failure is not None:
             _log_other_error(main)
-            self._let_go()
+            self.let_go()
             return self.failure
         if not main.done():
-            self._let_go()
+            self.let_go()
             return RuntimeError("aioboot.run(): Event loop stopped before Future completed.")
         if self.signum is not None and self._ended_by_signal(main):
-            self._let_go()
+            self.let_go()
             return exit_for_signal(self.signum)
         return None
 
@@ -174,18 +176,19 @@ class StopRequest(Generic[T]):
         if main.cancelled():
             if not self._cancels:
                 return False
-            if sys.version_info < (3, 11):
-                return True  # no task counts its cancellations: the signal's stop decides
+            if not _TASKS_COUNT_CANCELS:
+                return True  # 3.9/3.10: nothing to tell by, so the signal's stop decides
             # A task without the count (a task factory's own class) cannot tell: asyncio.Runner
             # then lets the CancelledError through, and so does this.
             cancelling = getattr(main, "cancelling", None)
             return cancelling is not None and cancelling() <= self._cancels
         return not self._main_handles_stop and main.exception() is None
 
-    def _let_go(self) -> None:
+    def let_go(self) -> None:
+        """Drop main; an exception it raised counts as retrieved: its outcome is decided."""
         main, self.main = self.main, None
         if main is not None and main.done() and not main.cancelled():
-            main.exception()  # its outcome is decided: retrieved, so never reported as lost
+            main.exception()
 
 
 def _raised_by(main: asyncio.Task[Any], exc: BaseException) -> bool:
