@@ -3,12 +3,12 @@ one of them failed with nobody retrieving its exception, report those it left pe
 pytest-asyncio's ``pytest_asyncio_loop_factories`` with aioboot's loop choice.
 
 Which tasks a test started is known without a task factory or any per-task cost, so it works for
-every loop, including the ones a sync test creates with ``asyncio.run()``: ``gc.freeze()`` at each
-phase boundary moves every object that exists to the collector's permanent generation, which
-``gc.get_objects()`` leaves out, so the next scan sees only what was created since.  Objects go
-back to the oldest generation when the test ends (``gc.unfreeze()``).  A failed task that was
-garbage-collected before anyone could look is reported by asyncio itself, through the loop's
-exception handler, which logs it: the plugin reads those records.
+every loop, including the ones a sync test creates with ``asyncio.run()``: ``gc.freeze()`` when
+the test starts moves every object that exists to the collector's permanent generation, which
+``gc.get_objects()`` leaves out, so a scan at each phase boundary sees only what the test
+created.  Objects go back to the oldest generation when the test ends (``gc.unfreeze()``).  A
+failed task that was garbage-collected before anyone could look is reported by asyncio itself,
+through the loop's exception handler, which logs it: the plugin reads those records.
 """
 
 from __future__ import annotations
@@ -110,20 +110,34 @@ class _LostExceptionLog(logging.Handler):
 
 
 class _Window:
-    """The tasks one test started, by phase; ``bucket`` is where the next scan's tasks go (None:
-    a fixture of a broader scope is being set up, and its tasks are not the test's)."""
+    """The tasks one test started, by phase; ``bucket`` is where the next scan's new tasks go
+    (None: a fixture of a broader scope is being set up, and its tasks are not the test's)."""
 
     def __init__(self) -> None:
         self.setup: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
         self.call: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
         self.teardown: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+        self.seen: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
         self.bucket: Optional[weakref.WeakSet[asyncio.Task[Any]]] = self.setup
+
+
+def _freeze_hides_objects() -> bool:
+    """Whether ``gc.get_objects()`` leaves frozen objects out, as the default CPython build does
+    (the free-threaded build's does not)."""
+    probe: list[object] = []
+    gc.freeze()
+    try:
+        return all(obj is not probe for obj in gc.get_objects())
+    finally:
+        gc.unfreeze()
 
 
 class _Checks:
     def __init__(self, leftover_fails: bool, loops: Optional[dict[str, LoopFactory]]) -> None:
         self._leftover_fails = leftover_fails
         self._loops = loops
+        # Without it a scan would see every task of the session: only collected ones are found.
+        self._scans = _freeze_hides_objects()
         self._window: Optional[_Window] = None
         # Tasks a test left pending, with that test's id: one failing later is still reported.
         self._left_running: weakref.WeakKeyDictionary[asyncio.Task[Any], str] = (
@@ -141,6 +155,12 @@ class _Checks:
     def pytest_report_header(self) -> list[str]:
         leftover = "fail the test" if self._leftover_fails else "warn"
         lines = [f"aioboot: lost task exceptions fail the test; leftover tasks {leftover}"]
+        if not self._scans:
+            lines.append(
+                "aioboot: gc.freeze() does not hide objects from gc.get_objects() on this Python: "
+                "only tasks garbage-collected with their exception unretrieved are found, and "
+                "leftover tasks are not"
+            )
         if self._loops is not None:
             lines.append(f"aioboot: async tests run on {', '.join(self._loops)}")
         else:
@@ -178,14 +198,18 @@ class _Checks:
             self._boundary(bucket)
 
     def _boundary(self, next_bucket: Optional[weakref.WeakSet[asyncio.Task[Any]]]) -> None:
-        """The tasks created since the last boundary go to the current bucket; then everything
-        that exists is frozen, so the next scan sees only what is created after this."""
+        """The tasks created since the window opened and not seen at an earlier boundary go to
+        the current bucket.  The heap was frozen when the window opened, so the scan sees only
+        what the test created: one freeze per test, because on Python 3.14 a freeze walks the
+        old generation."""
         window = self._window
-        if window is None:
+        if window is None or not self._scans:
             return
-        if window.bucket is not None:
-            window.bucket.update(tasks_among(gc.get_objects()))
-        gc.freeze()
+        new = [task for task in tasks_among(gc.get_objects()) if task not in window.seen]
+        if new:
+            window.seen.update(new)
+            if window.bucket is not None:
+                window.bucket.update(new)
         window.bucket = next_bucket
 
     def _close_window(self) -> None:
@@ -224,9 +248,8 @@ class _Checks:
         if window is None:
             return
         self._boundary(window.teardown)
-        started = {task: "started by the test" for task in window.call}
-        problems = self._lost(item, started)
-        problems += self._leftovers(item, started, "the test returned")
+        started = _started(window.call, "started by the test")
+        problems = self._problems(item, started, "the test returned")
         self._verdict(item, "call", problems, already_failing)
 
     def _judge_teardown(self, item: pytest.Item, already_failing: bool) -> None:
@@ -235,13 +258,19 @@ class _Checks:
             return
         try:
             self._boundary(None)
-            started = {task: "started by a fixture" for task in window.setup}
-            started.update((task, "started during teardown") for task in window.teardown)
-            problems = self._lost(item, started)
-            problems += self._leftovers(item, started, "its fixtures were torn down")
+            started = _started(window.setup, "started by a fixture")
+            started.update(_started(window.teardown, "started during teardown"))
+            problems = self._problems(item, started, "its fixtures were torn down")
         finally:
             self._close_window()
         self._verdict(item, "teardown", problems, already_failing)
+
+    def _problems(
+        self, item: pytest.Item, started: dict[asyncio.Task[Any], str], when: str
+    ) -> list[str]:
+        if not (started or self._left_running or self._log.records):
+            return []  # most tests: nothing to look at
+        return self._lost(item, started) + self._leftovers(item, started, when)
 
     def _lost(self, item: pytest.Item, started: dict[asyncio.Task[Any], str]) -> list[str]:
         """Failed tasks nobody retrieved: the test's, those an earlier test left running, and
@@ -291,6 +320,12 @@ class _Checks:
             item.add_report_section(when, "aioboot", text)
         else:
             pytest.fail(text, pytrace=False)
+
+
+def _started(
+    tasks: weakref.WeakSet[asyncio.Task[Any]], origin: str
+) -> dict[asyncio.Task[Any], str]:
+    return dict.fromkeys(tasks, origin) if tasks else {}
 
 
 def _left_by(test_id: str, item: pytest.Item) -> str:
