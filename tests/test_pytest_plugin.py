@@ -50,6 +50,22 @@ async def fail_soon(message):
     raise ValueError(message)
 
 
+@pytest.fixture(scope="module")
+def module_keeps_a_failed_task():
+    async def main():
+        task = asyncio.create_task(fail_soon("module fixture"), name="module-task")
+        await asyncio.wait([task])
+        return task
+
+    task = asyncio.run(main())
+    yield
+    assert str(task.exception()) == "module fixture"  # looked at when the module is done
+
+
+def test_passes_broader_fixture_task_is_not_the_tests(module_keeps_a_failed_task):
+    pass
+
+
 @ASYNC
 async def test_fails_referenced():
     kept.append(asyncio.create_task(fail_soon("referenced"), name="referenced"))
@@ -191,6 +207,7 @@ def test_enabled_fails_tests_that_lose_a_task_exception(
     outcome = {name: result[0] for name, result in results.items()}
     leaver_outlives = scope != "function"
     assert outcome == {
+        "test_passes_broader_fixture_task_is_not_the_tests": "passed",
         "test_fails_referenced": "failed",
         "test_fails_collected": "failed",
         "test_passes_retrieved": "passed",
@@ -234,7 +251,7 @@ def test_not_enabled_changes_nothing(pytester: pytest.Pytester) -> None:
     assert {name: result[0] for name, result in results.items()} == dict.fromkeys(
         results, "passed"
     ), results
-    assert len(results) == 10
+    assert len(results) == 11
 
 
 def test_inert_plugin_imports_no_loop_and_no_pytest_asyncio() -> None:
