@@ -45,7 +45,10 @@ def enable(config: pytest.Config) -> None:
     loops: Optional[dict[str, LoopFactory]] = None
     if hasattr(config.hook, LOOP_FACTORIES_HOOK):
         loops = _chosen_loops(config)
-        config.pluginmanager.register(_LoopFactories(loops), "aioboot-loops")
+        if list(loops) != ["asyncio"]:
+            # pytest-asyncio's own loop is asyncio's already: answering the hook would only add
+            # the cost of its parametrization to every async test.
+            config.pluginmanager.register(_LoopFactories(loops), "aioboot-loops")
     elif config.getini("aioboot_loop"):
         config.issue_config_time_warning(
             pytest.PytestConfigWarning(

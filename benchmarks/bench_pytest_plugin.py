@@ -10,7 +10,10 @@ too; on a shared machine it mostly measures the neighbours).
 Variants: ``not enabled`` (the baseline: aioboot installed, the suite does not enable it);
 ``--aioboot`` (enabled, loop choice ``auto``: uvloop where installed); ``--aioboot, asyncio loop``
 (enabled on the same loop as the baseline, so the ratio is the checks alone); ``-p no:aioboot``
-(the plugin not even loaded: what the inert plugin costs a suite that does not enable it).
+(the plugin not even loaded: what the inert plugin costs a suite that does not enable it); and,
+for scale, the suite with a conftest.py answering pytest-asyncio's loop-factory hook itself (asyncio
+or uvloop, plugin not enabled): what that hook's parametrization and a uvloop loop per test cost
+without aioboot.
 Children run as installed (site-packages), because pytest finds the plugin by its entry point.
 """
 
@@ -31,12 +34,25 @@ TESTS = 1000
 MAX_RATIO = 1.10
 BASELINE = "not enabled"
 STARTUP = "start-up|"
-VARIANTS: Dict[str, Tuple[str, ...]] = {
-    BASELINE: (),
-    "--aioboot": ("--aioboot",),
-    "--aioboot, asyncio loop": ("--aioboot", "-o", "aioboot_loop=asyncio"),
-    "-p no:aioboot": ("-p", "no:aioboot"),
+# Variant -> (suite, extra pytest arguments).
+VARIANTS: Dict[str, Tuple[str, Tuple[str, ...]]] = {
+    BASELINE: ("plain", ()),
+    "--aioboot": ("plain", ("--aioboot",)),
+    "--aioboot, asyncio loop": ("plain", ("--aioboot", "-o", "aioboot_loop=asyncio")),
+    "-p no:aioboot": ("plain", ("-p", "no:aioboot")),
+    # Not aioboot: what pytest-asyncio's loop-factory hook and uvloop cost by themselves.
+    "conftest hook, asyncio": ("hook-asyncio", ()),
+    "conftest hook, uvloop": ("hook-uvloop", ()),
 }
+CONFTESTS = {
+    "plain": None,
+    "hook-asyncio": "import asyncio as loops\n",
+    "hook-uvloop": "import uvloop as loops\n",
+}
+HOOK = """
+def pytest_asyncio_loop_factories(config, item):
+    return {"loop": loops.new_event_loop}
+"""
 INI = """\
 [pytest]
 asyncio_mode = auto
@@ -48,11 +64,13 @@ async def test_{i}():
 """
 
 
-def write_suite(where: Path, tests: int) -> Path:
+def write_suite(where: Path, tests: int, conftest: Optional[str] = None) -> Path:
     where.mkdir()
     (where / "pytest.ini").write_text(INI)
     body = "import asyncio\n" + "".join(TEST.format(i=i) for i in range(tests))
     (where / "test_generated.py").write_text(body)
+    if conftest is not None:
+        (where / "conftest.py").write_text(conftest + HOOK)
     return where
 
 
@@ -78,13 +96,24 @@ def _children_cpu() -> float:
 
 def measure(cfg: Config, tests: int = TESTS) -> Dict[str, Dict[str, List[float]]]:
     """Seconds per run, by variant; ``start-up|...`` variants run a suite of one test."""
+    variants = {
+        name: how
+        for name, how in VARIANTS.items()
+        if how[0] != "hook-uvloop" or installed("uvloop")
+    }
     with tempfile.TemporaryDirectory(prefix="aioboot-bench-pytest-") as tmp:
-        suite = write_suite(Path(tmp) / "many", tests)
+        suites = {
+            name: write_suite(Path(tmp) / name, tests, conftest)
+            for name, conftest in CONFTESTS.items()
+        }
         one = write_suite(Path(tmp) / "one", 1)
         groups = [
-            [(name, _pytest(cfg, suite, extra, tests)) for name, extra in VARIANTS.items()],
             [
-                (f"{STARTUP}{name}", _pytest(cfg, one, VARIANTS[name], 1))
+                (name, _pytest(cfg, suites[suite], extra, tests))
+                for name, (suite, extra) in variants.items()
+            ],
+            [
+                (f"{STARTUP}{name}", _pytest(cfg, one, VARIANTS[name][1], 1))
                 for name in (BASELINE, "-p no:aioboot")
             ],
         ]
