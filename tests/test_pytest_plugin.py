@@ -255,11 +255,8 @@ def test_not_enabled_changes_nothing(pytester: pytest.Pytester) -> None:
 
 
 def test_inert_plugin_imports_no_loop_and_no_pytest_asyncio() -> None:
-    code = (
-        "import sys, aioboot.pytest_plugin\n"
-        "print(sorted(m for m in ('uvloop', 'winloop', 'pytest_asyncio', 'aioboot._pytest_checks')"
-        " if m in sys.modules))"
-    )
+    heavy = ("uvloop", "winloop", "pytest_asyncio", "aioboot._pytest_checks")
+    code = f"import sys, aioboot.pytest_plugin\nprint([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run(
         [PYTHON, "-c", code],
         env=child_env(),
