@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 TaskFactory = Callable[..., "asyncio.Future[Any]"]
 
@@ -32,12 +32,16 @@ def unretrieved_failures(loop: asyncio.AbstractEventLoop) -> list[asyncio.Task[A
     ``asyncio.all_tasks()`` lists only pending tasks, so the heap is the one place that has the
     failed ones; this runs once per run, after the loop has stopped.
     """
-    heap = gc.get_objects()
-    # Tasks picked by a set lookup on type(obj), looped over in C: a heap can hold millions of
+    tasks = tasks_among(gc.get_objects())
+    return [task for task in tasks if task.get_loop() is loop and is_unretrieved_failure(task)]
+
+
+def tasks_among(objects: list[Any]) -> Iterator[asyncio.Task[Any]]:
+    """The tasks (of any loop) in ``objects``, typically ``gc.get_objects()``."""
+    # Picked by a set lookup on type(obj), looped over in C: a heap can hold millions of
     # objects.  Unlike isinstance(), type() never reads __class__, which raises on a dead
     # weakref.proxy (websockets leaves one per connection).
-    tasks = itertools.compress(heap, map(_task_types().__contains__, map(type, heap)))
-    return [task for task in tasks if task.get_loop() is loop and is_unretrieved_failure(task)]
+    return itertools.compress(objects, map(_task_types().__contains__, map(type, objects)))
 
 
 def _task_types() -> set[type]:

@@ -1,0 +1,353 @@
+"""What the pytest plugin does once enabled: find the tasks each test started, fail the test when
+one of them failed with nobody retrieving its exception, report those it left pending, and answer
+pytest-asyncio's ``pytest_asyncio_loop_factories`` with aioboot's loop choice.
+
+Which tasks a test started is known without a task factory or any per-task cost, so it works for
+every loop, including the ones a sync test creates with ``asyncio.run()``: ``gc.freeze()`` when
+the test starts moves every object that exists to the collector's permanent generation, which
+``gc.get_objects()`` leaves out, so a scan at each phase boundary sees only what the test
+created.  Objects go back to the oldest generation when the test ends (``gc.unfreeze()``).  A
+failed task that was garbage-collected before anyone could look is reported by asyncio itself,
+through the loop's exception handler, which logs it: the plugin reads those records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import traceback
+import weakref
+from collections.abc import Generator
+from typing import Any, Optional
+
+import pytest
+
+from ._loops import ENV_VAR, LoopFactory, choose_loop
+from ._report import UNRETRIEVED, task_label, where_suspended
+from ._tasks import is_unretrieved_failure, tasks_among
+from .pytest_plugin import LEFTOVER_CHOICES, LeftoverTaskWarning
+
+LOOP_FACTORIES_HOOK = "pytest_asyncio_loop_factories"
+# The loggers a lost exception is reported on: asyncio's default exception handler (uvloop's
+# too) and aioboot.run()'s.
+_REPORTING_LOGGERS = ("asyncio", "aioboot")
+
+
+def enable(config: pytest.Config) -> None:
+    """Register the checks and, where pytest-asyncio can take it, the loop choice."""
+    leftover = str(config.getini("aioboot_leftover_tasks")).strip()
+    if leftover not in LEFTOVER_CHOICES:
+        raise pytest.UsageError(
+            f"aioboot_leftover_tasks must be one of {', '.join(LEFTOVER_CHOICES)}, not {leftover!r}"
+        )
+    loops: Optional[dict[str, LoopFactory]] = None
+    if hasattr(config.hook, LOOP_FACTORIES_HOOK):
+        loops = _chosen_loops(config)
+        if list(loops) != ["asyncio"]:
+            # pytest-asyncio's own loop is asyncio's already: answering the hook would only add
+            # the cost of its parametrization to every async test.
+            config.pluginmanager.register(_LoopFactories(loops), "aioboot-loops")
+    elif config.getini("aioboot_loop"):
+        config.issue_config_time_warning(
+            pytest.PytestConfigWarning(
+                f"aioboot_loop is ignored: choosing the loop of async tests needs "
+                f"pytest-asyncio >= 1.4 ({_pytest_asyncio_version()} installed)"
+            ),
+            stacklevel=2,
+        )
+    config.pluginmanager.register(_Checks(leftover == "error", loops), "aioboot-checks")
+
+
+def _chosen_loops(config: pytest.Config) -> dict[str, LoopFactory]:
+    """Loop names (ini ``aioboot_loop``, else ``$AIOBOOT_LOOP``, else auto) -> their factories,
+    named as resolved (``auto`` becomes ``uvloop``) and without duplicates."""
+    names: list[str] = config.getini("aioboot_loop")
+    origin = "aioboot_loop"
+    if not names:
+        names, origin = os.environ.get(ENV_VAR, "").split() or ["auto"], ENV_VAR
+    factories: dict[str, LoopFactory] = {}
+    for name in names:
+        try:
+            chosen = choose_loop(name)
+        except (ValueError, ImportError) as exc:
+            raise pytest.UsageError(f"{origin}: {exc}") from None
+        factories.setdefault(chosen.name, chosen.factory)
+    return factories
+
+
+def _pytest_asyncio_version() -> str:
+    from importlib import metadata
+
+    try:
+        return f"pytest-asyncio {metadata.version('pytest-asyncio')}"
+    except metadata.PackageNotFoundError:
+        return "no pytest-asyncio"
+
+
+class _LoopFactories:
+    """pytest-asyncio >= 1.4 creates the loop of every async test with one of these; several
+    run each async test once per loop."""
+
+    def __init__(self, factories: dict[str, LoopFactory]) -> None:
+        self._factories = factories
+
+    def pytest_asyncio_loop_factories(
+        self, config: pytest.Config, item: pytest.Item
+    ) -> dict[str, LoopFactory]:
+        return self._factories
+
+
+class _LostExceptionLog(logging.Handler):
+    """Collects the reports of failed tasks garbage-collected with their exception unretrieved
+    (asyncio's ``Task.__del__``, through the loop's exception handler), and aioboot.run()'s."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.getMessage().startswith(UNRETRIEVED):
+            self.records.append(record)
+
+
+class _Window:
+    """The tasks one test started, by phase; ``bucket`` is where the next scan's new tasks go
+    (None: a fixture of a broader scope is being set up, and its tasks are not the test's)."""
+
+    def __init__(self) -> None:
+        self.setup: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+        self.call: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+        self.teardown: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+        self.seen: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+        self.bucket: Optional[weakref.WeakSet[asyncio.Task[Any]]] = self.setup
+
+
+def _freeze_hides_objects() -> bool:
+    """Whether ``gc.get_objects()`` leaves frozen objects out, as the default CPython build does
+    (the free-threaded build's does not)."""
+    probe: list[object] = []
+    gc.freeze()
+    try:
+        return all(obj is not probe for obj in gc.get_objects())
+    finally:
+        gc.unfreeze()
+
+
+class _Checks:
+    def __init__(self, leftover_fails: bool, loops: Optional[dict[str, LoopFactory]]) -> None:
+        self._leftover_fails = leftover_fails
+        self._loops = loops
+        # Without it a scan would see every task of the session: only collected ones are found.
+        self._scans = _freeze_hides_objects()
+        self._window: Optional[_Window] = None
+        # Tasks a test left pending, with that test's id: one failing later is still reported.
+        self._left_running: weakref.WeakKeyDictionary[asyncio.Task[Any], str] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._log = _LostExceptionLog()
+        for name in _REPORTING_LOGGERS:
+            logging.getLogger(name).addHandler(self._log)
+
+    def pytest_unconfigure(self) -> None:
+        for name in _REPORTING_LOGGERS:
+            logging.getLogger(name).removeHandler(self._log)
+        self._close_window()
+
+    def pytest_report_header(self) -> list[str]:
+        leftover = "fail the test" if self._leftover_fails else "warn"
+        lines = [f"aioboot: lost task exceptions fail the test; leftover tasks {leftover}"]
+        if not self._scans:
+            lines.append(
+                "aioboot: gc.freeze() does not hide objects from gc.get_objects() on this Python: "
+                "only tasks garbage-collected with their exception unretrieved are found, and "
+                "leftover tasks are not"
+            )
+        if self._loops is not None:
+            lines.append(f"aioboot: async tests run on {', '.join(self._loops)}")
+        else:
+            lines.append(
+                "aioboot: loop choice for async tests needs pytest-asyncio >= 1.4 "
+                f"({_pytest_asyncio_version()}); they run on pytest-asyncio's own loop"
+            )
+        return lines
+
+    # -- the window: which tasks the test started --------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        self._close_window()
+        self._window = window = _Window()
+        self._log.records.clear()  # anything logged between two tests is nobody's
+        gc.freeze()
+        try:
+            return (yield)
+        finally:
+            self._boundary(window.call)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    ) -> Generator[None, object, object]:
+        window = self._window
+        if window is None or fixturedef.scope == "function":
+            return (yield)
+        bucket = window.bucket
+        self._boundary(None)
+        try:
+            return (yield)
+        finally:
+            self._boundary(bucket)
+
+    def _boundary(self, next_bucket: Optional[weakref.WeakSet[asyncio.Task[Any]]]) -> None:
+        """The tasks created since the window opened and not seen at an earlier boundary go to
+        the current bucket.  The heap was frozen when the window opened, so the scan sees only
+        what the test created: one freeze per test, because on Python 3.14 a freeze walks the
+        old generation."""
+        window = self._window
+        if window is None or not self._scans:
+            return
+        new = [task for task in tasks_among(gc.get_objects()) if task not in window.seen]
+        if new:
+            window.seen.update(new)
+            if window.bucket is not None:
+                window.bucket.update(new)
+        window.bucket = next_bucket
+
+    def _close_window(self) -> None:
+        if self._window is not None:
+            self._window = None
+            gc.unfreeze()
+
+    # -- the verdicts --------------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        """The test's own tasks are judged when it returns: nobody is left to look at them."""
+        try:
+            result = yield
+        except BaseException:
+            self._judge_call(item, already_failing=True)
+            raise
+        self._judge_call(item, already_failing=False)
+        return result
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(
+        self, item: pytest.Item, nextitem: Optional[pytest.Item]
+    ) -> Generator[None, None, None]:
+        """Tasks the fixtures started are judged after their teardown, which may look at them."""
+        try:
+            result = yield
+        except BaseException:
+            self._judge_teardown(item, already_failing=True)
+            raise
+        self._judge_teardown(item, already_failing=False)
+        return result
+
+    def _judge_call(self, item: pytest.Item, already_failing: bool) -> None:
+        window = self._window
+        if window is None:
+            return
+        self._boundary(window.teardown)
+        started = _started(window.call, "started by the test")
+        problems = self._problems(item, started, "the test returned")
+        self._verdict(item, "call", problems, already_failing)
+
+    def _judge_teardown(self, item: pytest.Item, already_failing: bool) -> None:
+        window = self._window
+        if window is None:
+            return
+        try:
+            self._boundary(None)
+            started = _started(window.setup, "started by a fixture")
+            started.update(_started(window.teardown, "started during teardown"))
+            problems = self._problems(item, started, "its fixtures were torn down")
+        finally:
+            self._close_window()
+        self._verdict(item, "teardown", problems, already_failing)
+
+    def _problems(
+        self, item: pytest.Item, started: dict[asyncio.Task[Any], str], when: str
+    ) -> list[str]:
+        if not (started or self._left_running or self._log.records):
+            return []  # most tests: nothing to look at
+        return self._lost(item, started) + self._leftovers(item, started, when)
+
+    def _lost(self, item: pytest.Item, started: dict[asyncio.Task[Any], str]) -> list[str]:
+        """Failed tasks nobody retrieved: the test's, those an earlier test left running, and
+        those asyncio reported when collecting them.  Each is retrieved once reported, so
+        asyncio does not report it again."""
+        for task, test_id in list(self._left_running.items()):
+            if task.done():
+                del self._left_running[task]
+                if task not in started:
+                    started[task] = _left_by(test_id, item)
+        problems = [
+            _describe_lost(task, origin)
+            for task, origin in started.items()
+            if is_unretrieved_failure(task)
+        ]
+        problems += [_describe_logged(record) for record in self._log.records]
+        self._log.records.clear()
+        return problems
+
+    def _leftovers(
+        self, item: pytest.Item, started: dict[asyncio.Task[Any], str], when: str
+    ) -> list[str]:
+        """Tasks still pending, remembered in case they fail later; a warning each, or one of
+        the test's problems when leftovers fail the test."""
+        problems = []
+        for task, origin in started.items():
+            if task.done() or task in self._left_running:
+                continue
+            self._left_running[task] = item.nodeid
+            text = (
+                f"{task_label(task)} ({origin}) was still pending when {when}; "
+                f"suspended at:\n{where_suspended(task)}"
+            )
+            if self._leftover_fails:
+                problems.append(text)
+            else:
+                item.warn(LeftoverTaskWarning(text))
+        return problems
+
+    def _verdict(
+        self, item: pytest.Item, when: str, problems: list[str], already_failing: bool
+    ) -> None:
+        if not problems:
+            return
+        text = "\n".join(problems)
+        if already_failing:
+            item.add_report_section(when, "aioboot", text)
+        else:
+            pytest.fail(text, pytrace=False)
+
+
+def _started(
+    tasks: weakref.WeakSet[asyncio.Task[Any]], origin: str
+) -> dict[asyncio.Task[Any], str]:
+    return dict.fromkeys(tasks, origin) if tasks else {}
+
+
+def _left_by(test_id: str, item: pytest.Item) -> str:
+    if test_id == item.nodeid:
+        return "started by the test"
+    return f"started by {test_id}, which left it running"
+
+
+def _describe_lost(task: asyncio.Task[Any], origin: str) -> str:
+    exc = task.exception()
+    assert exc is not None
+    return f"{task_label(task)} ({origin}) failed and nobody retrieved its exception:\n" + "".join(
+        traceback.format_exception(type(exc), exc, exc.__traceback__)
+    )
+
+
+def _describe_logged(record: logging.LogRecord) -> str:
+    assert record.exc_info is not None
+    exc_type, exc, tb = record.exc_info
+    return f"reported on the {record.name!r} logger:\n{record.getMessage()}\n" + "".join(
+        traceback.format_exception(exc_type, exc, tb)
+    )
