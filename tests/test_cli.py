@@ -766,7 +766,7 @@ def test_reload_ignores_virtual_environments_and_caches(spawn: Spawn, tmp_path: 
     child = reloading(spawn, "app:main", cwd=tmp_path)
     pids = [started(child, "one")]
     for ignored in (".venv", "venv", ".tox", "__pycache__"):
-        (tmp_path / ignored).mkdir()
+        (tmp_path / ignored).mkdir(exist_ok=True)  # __pycache__: the child may have made it
         (tmp_path / ignored / "module.py").write_text("VALUE = 1\n")
     app.write_text(RELOADED_APP.format(version="second"))
     pids.append(started(child, "second"))
