@@ -20,6 +20,10 @@ SOCKET_ENV = "NOTIFY_SOCKET"
 WATCHDOG_USEC_ENV = "WATCHDOG_USEC"
 WATCHDOG_PID_ENV = "WATCHDOG_PID"
 
+# A step bounded by T seconds asks for T + this: the time between two bounded waits (the report
+# of what did not finish, the next step's start) must not be cut short by the manager's SIGKILL.
+EXTEND_SLACK = 1.0
+
 
 class Notifier:
     """A connection to the service manager; :meth:`from_environment` makes one when there is a
@@ -81,6 +85,14 @@ class Notifier:
         """Ask for ``seconds`` more before the manager's current timeout (start, stop) fires."""
         usec = max(1, round(seconds * 1_000_000))
         return self.send(f"EXTEND_TIMEOUT_USEC={usec}", *_status_field(status))
+
+    def shutdown_step(self, what: str, bound: Optional[float]) -> bool:
+        """``STATUS=stopping: <what>``, and room for a step that waits at most ``bound`` seconds
+        (None: unbounded, so the manager's own stop timeout stays in charge)."""
+        status = f"stopping: {what}"
+        if bound is None:
+            return self.status(status)
+        return self.extend_timeout(bound + EXTEND_SLACK, status)
 
     def start_watchdog(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Ping ``WATCHDOG=1`` from ``loop`` on its first turn and every half ``WATCHDOG_USEC``
