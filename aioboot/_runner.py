@@ -32,8 +32,10 @@ from typing import (
 
 from . import _report, _tasks
 from ._checks import checked_seconds
+from ._diagnose import DumpOnSignal, StallWatch, checked_stall_warning
 from ._executor import DaemonThreadPool, shutdown_in_background
 from ._loops import ChosenLoop, LoopFactory, LoopSpec, choose_loop, make_loop
+from ._notify import Notifier
 from ._signals import SignalCapture, signal_name
 
 T = TypeVar("T")
@@ -63,6 +65,7 @@ class Options(NamedTuple):
     shutdown_timeout: Optional[float]
     stop_on_error: bool
     handle_signals: bool
+    stall_warning: Optional[float]
 
     @classmethod
     def checked(
@@ -71,6 +74,7 @@ class Options(NamedTuple):
         shutdown_timeout: object,
         stop_on_error: object,
         handle_signals: object,
+        stall_warning: object,
     ) -> Options:
         if debug is not None and not isinstance(debug, bool):
             raise TypeError(f"debug must be True, False or None, not {debug!r}")
@@ -82,6 +86,7 @@ class Options(NamedTuple):
             checked_shutdown_timeout(shutdown_timeout),
             stop_on_error,  # type: ignore[arg-type]
             handle_signals,  # type: ignore[arg-type]
+            checked_stall_warning(stall_warning),
         )
 
 
@@ -101,11 +106,14 @@ def run(
     stop_on_error: bool = False,
     handle_signals: bool = True,
     loop_factory: LoopFactory | None = None,
+    stall_warning: float | None = None,
 ) -> T:
     coro = as_coroutine(main)
     try:
         _refuse_running_loop()
-        options = Options.checked(debug, shutdown_timeout, stop_on_error, handle_signals)
+        options = Options.checked(
+            debug, shutdown_timeout, stop_on_error, handle_signals, stall_warning
+        )
         if loop is not None and loop_factory is not None:
             raise TypeError("pass loop= or loop_factory=, not both")
         chosen = choose_loop(loop_factory if loop_factory is not None else loop)
@@ -206,6 +214,9 @@ class _Run(Generic[T]):
         self._main: Optional[asyncio.Task[T]] = None
         self._signals: Optional[SignalCapture] = None
         self._failure_watch: Optional[_tasks.FailureWatch] = None
+        self._dump_on_signal: Optional[DumpOnSignal] = None
+        self._stall_watch: Optional[StallWatch] = None
+        self._notifier: Optional[Notifier] = None
         self._executor = DaemonThreadPool()
         # Stop state: the first request decides the outcome; later signals only force.
         self._stop_requested = False
@@ -309,6 +320,14 @@ class _Run(Generic[T]):
         if self._options.handle_signals and threading.current_thread() is threading.main_thread():
             self._signals = SignalCapture(loop, self._on_signal)
             self._signals.install()
+            self._dump_on_signal = DumpOnSignal(loop)
+            self._dump_on_signal.install()
+        self._notifier = Notifier.from_environment()
+        if self._notifier is not None:
+            self._notifier.start_watchdog(loop)
+        if self._options.stall_warning is not None:
+            self._stall_watch = StallWatch(loop, self._options.stall_warning)
+            self._stall_watch.start()
 
     def _run_main(self) -> None:
         assert self._main is not None
@@ -350,6 +369,8 @@ class _Run(Generic[T]):
             return  # request_stop() twice, or after main finished: nothing more to do
         self._stop_requested = True
         self._stop_signal = signum
+        if self._notifier is not None:
+            self._notifier.stopping()
         if self._stop_future is not None and not self._stop_future.done():
             self._stop_future.set_result(signum)
         if self._main is None:
@@ -360,6 +381,7 @@ class _Run(Generic[T]):
             self._main_deadline = self._loop.call_later(
                 self._options.shutdown_timeout, self._main_overran
             )
+            self._notify_step("waiting for main to return")
 
     def _main_overran(self) -> None:
         logger.warning(
@@ -392,6 +414,8 @@ class _Run(Generic[T]):
 
     def _shut_down(self) -> None:
         self._shutting_down = True
+        if self._notifier is not None:
+            self._notifier.stopping()  # main may have returned with no stop request
         self._let_go_of_a_main_stopped_by_signal()
         if self._main_deadline is not None:
             self._main_deadline.cancel()
@@ -429,18 +453,24 @@ class _Run(Generic[T]):
 
     async def _shutdown_steps(self) -> None:
         """The documented order (README, "Shutdown"); each step is logged at debug level."""
-        logger.debug("shutdown: running shutdown hooks")
+        self._notify_step("running shutdown hooks")
         await self._run_shutdown_hooks()
-        logger.debug("shutdown: cancelling remaining tasks")
+        self._notify_step("cancelling remaining tasks")
         await self._cancel_leftover_tasks()
-        logger.debug("shutdown: finalizing async generators")
+        self._notify_step("finalizing async generators")
         await self._bounded(self._loop.shutdown_asyncgens(), "finalizing async generators")
-        logger.debug("shutdown: shutting the default executor down")
+        self._notify_step("shutting the default executor down")
         await self._shut_executor_down()
-        logger.debug("shutdown: reporting unretrieved task exceptions")
+        self._notify_step("reporting unretrieved task exceptions", bounded=False)
         for task in _tasks.unretrieved_failures(self._loop):
             if task is not self._main:  # main's outcome is run()'s to raise, not to report
                 _report.report_unretrieved(self._loop, task)
+
+    def _notify_step(self, what: str, *, bounded: bool = True) -> None:
+        """Log the step at debug level; tell the service manager, with room for its bound."""
+        logger.debug("shutdown: %s", what)
+        if self._notifier is not None:
+            self._notifier.shutdown_step(what, self._options.shutdown_timeout if bounded else None)
 
     async def _run_shutdown_hooks(self) -> None:
         """Last registered, first run; a hook registered by a hook runs next."""
@@ -556,6 +586,12 @@ class _Run(Generic[T]):
                 self._signals.restore()
             if self._failure_watch is not None:
                 self._failure_watch.uninstall()
+            if self._dump_on_signal is not None:
+                self._dump_on_signal.restore()
+            if self._stall_watch is not None:
+                self._stall_watch.stop()
+            if self._notifier is not None:
+                self._notifier.close()
         finally:
             with _runs_lock:
                 _runs.pop(loop, None)
