@@ -21,12 +21,13 @@ if TYPE_CHECKING:
     import argparse
 
 from . import __version__, run
+from ._diagnose import checked_stall_warning
 from ._loops import NAMES, choose_loop
 from ._runner import DEFAULT_SHUTDOWN_TIMEOUT, checked_shutdown_timeout
 
 # Launcher options that take a value: the command line is split at the first argument that is
 # neither one of these options nor an option's value.
-_VALUE_OPTIONS = ("--loop", "--shutdown-timeout", "--log-level")
+_VALUE_OPTIONS = ("--loop", "--shutdown-timeout", "--log-level", "--stall-warning")
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -64,6 +65,7 @@ class _LaunchOptions(NamedTuple):
     debug: Optional[bool] = None
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     log_level: Optional[str] = None
+    stall_warning: Optional[float] = None
 
 
 class _UsageError(Exception):
@@ -142,6 +144,13 @@ def _parser() -> argparse.ArgumentParser:
         help="log to stderr at LEVEL (" + ", ".join(_LOG_LEVELS) + "), unless the program "
         "configures logging itself when imported",
     )
+    parser.add_argument(
+        "--stall-warning",
+        type=_stall_seconds,
+        metavar="SECONDS",
+        help="log a warning, with the blocking line, when the event loop has not turned for "
+        "SECONDS (default: $AIOBOOT_STALL_WARNING, else off; 0 is off)",
+    )
     parser.add_argument("--version", action="version", version=f"aioboot {__version__}")
     return parser
 
@@ -158,11 +167,21 @@ def _seconds(text: str) -> float:
     return seconds
 
 
+def _stall_seconds(text: str) -> float:
+    import argparse  # already imported by _parser(), the only caller
+
+    try:
+        return checked_stall_warning(float(text)) or 0.0
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _launch(options: _LaunchOptions, program_args: list[str]) -> object:
     """Everything after parsing; returns what the target returned."""
     target = options.target
     _make_cwd_importable()
     _check_loop(options.loop)
+    _check_stall_warning(options.stall_warning)
     _hand_off_argv(target, program_args)
     func = _import_target(target)
     # Only now: a program that configures logging when imported keeps its own configuration
@@ -174,6 +193,7 @@ def _launch(options: _LaunchOptions, program_args: list[str]) -> object:
         loop=options.loop,
         debug=options.debug,
         shutdown_timeout=options.shutdown_timeout,
+        stall_warning=options.stall_warning,
     )
 
 
@@ -191,6 +211,14 @@ def _check_loop(spec: Optional[str]) -> None:
     except (ValueError, ImportError, TypeError) as exc:
         source = "$AIOBOOT_LOOP" if spec is None else "--loop"
         raise _UsageError(f"{source}: {exc}") from None
+
+
+def _check_stall_warning(seconds: Optional[float]) -> None:
+    """$AIOBOOT_STALL_WARNING is checked before the program is imported, as $AIOBOOT_LOOP is."""
+    try:
+        checked_stall_warning(seconds)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
 
 
 def _hand_off_argv(target: str, program_args: list[str]) -> None:
