@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -141,11 +142,19 @@ def test_a_program_with_its_own_sigusr1_handler_keeps_it(
 # -- the stall warning ---------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("given_as", ["argument", "environment"])
 def test_a_blocked_loop_gives_one_warning_with_the_blocking_line_and_one_end_line(
-    spawn: Spawn, loop_name: str, tmp_path: Path
+    spawn: Spawn, loop_name: str, tmp_path: Path, given_as: str
 ) -> None:
     flag = tmp_path / "unblock"
-    child = start(spawn, loop_name, "stall", f"flag={flag}", "stall_warning=0.2", fallback=False)
+    args = [PYTHON, program("production.py"), "stall", f"flag={flag}"]
+    env = child_env(AIOBOOT_LOOP=loop_name)
+    if given_as == "argument":
+        args.append("stall_warning=0.2")
+    else:
+        env["AIOBOOT_STALL_WARNING"] = "0.2"
+    child = spawn(args, env=env)
+    child.wait_for_line("READY")
     child.wait_for_stderr(STALL)
     flag.touch()
     child.wait_for_line("UNBLOCKED")
@@ -157,6 +166,19 @@ def test_a_blocked_loop_gives_one_warning_with_the_blocking_line_and_one_end_lin
     assert "task 'the-blocker' running blocker() is blocking it" in warning
     assert "time.sleep(0.01)  # THE BLOCKING LINE" in warning
     assert "in block_until_file_exists" in warning
+
+
+def test_the_launcher_refuses_a_bad_stall_warning_in_one_line(tmp_path: Path) -> None:
+    env = child_env(AIOBOOT_STALL_WARNING="-1")
+    command = [PYTHON, "-m", "aioboot", "anything:main"]
+    done = subprocess.run(
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "aioboot: error: aioboot.run(): $AIOBOOT_STALL_WARNING must be a finite number >= 0, "
+        "not -1.0\n"
+    )
 
 
 def test_an_idle_loop_gives_no_stall_warning(spawn: Spawn, loop_name: str) -> None:

@@ -78,7 +78,7 @@ async def stall() -> None:
     await asyncio.create_task(blocker(), name="the-blocker")
     say("UNBLOCKED")
     # Let the loop turn a few times so the stall's end line is out before the run ends.
-    await asyncio.sleep(float(options["stall_warning"]))
+    await asyncio.sleep(0.5)
 
 
 async def idle() -> None:
@@ -112,7 +112,7 @@ def main() -> None:
     try:
         aioboot.run(
             SCENARIOS[sys.argv[1]](),
-            stall_warning=float(options.get("stall_warning", "0")),
+            stall_warning=float(options["stall_warning"]) if "stall_warning" in options else None,
             shutdown_timeout=None
             if options.get("timeout") == "none"
             else float(options.get("timeout", "5")),
@@ -123,7 +123,10 @@ def main() -> None:
 
 
 def own_handler(signum: int, frame: object) -> None:
-    say("OWN-USR1")
+    # Said from the loop once the signal has been handled: a signal the test sends as soon as it
+    # reads this line must not land while uvloop is still processing this one (uvloop can
+    # then run the loop handler of that second signal twice).
+    asyncio.get_event_loop().call_soon_threadsafe(say, "OWN-USR1")
 
 
 if __name__ == "__main__":
