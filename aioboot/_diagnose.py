@@ -266,10 +266,15 @@ class StallWatch:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        self._stall_ended()  # the loop stopped before the heartbeat could say it
 
     # loop side
 
     def _heartbeat(self) -> None:
+        self._stall_ended()
+        self._timer = self._loop.call_later(self._interval, self._heartbeat)
+
+    def _stall_ended(self) -> None:
         now = time.monotonic()
         late = now - (self._beat + self._interval)
         with self._lock:
@@ -277,7 +282,6 @@ class StallWatch:
             self._beat = now
         if stalled:
             logger.warning("the event loop turned again after a stall of %.2f s", late)
-        self._timer = self._loop.call_later(self._interval, self._heartbeat)
 
     # thread side
 
