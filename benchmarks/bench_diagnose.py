@@ -4,6 +4,10 @@ thread that reads it) and the systemd watchdog (a ping from the loop), both on, 
 - Task throughput (programs/tasks.py) under aioboot.run, and under aioboot.run with
   ``stall_warning=0.1`` and ``WATCHDOG_USEC=200000`` (a ping every 0.1 s): settings far tighter
   than production ones, so that any per-turn cost would show.  Target: ratio >= 0.99.
+- Instructions per task under valgrind (callgrind), when it is installed: deterministic where the
+  timings above move by several per cent with the machine's load.  Valgrind's slowdown multiplies
+  the timer events per task by the same factor, so the difference found is scaled back by it for
+  the native estimate.
 - An idle program's wake-ups (programs/idle.py: context switches of all its threads while main
   sleeps), against what the intervals require: the heartbeat every stall_warning / 2, the watch
   thread about once per stall_warning, a ping every WATCHDOG_USEC / 2.
@@ -18,15 +22,20 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shutil
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 from typing import Dict, Iterator, List, Mapping, Tuple
 
 from harness import (
+    PROGRAMS,
     RUNNER_LABELS,
+    ChildFailed,
     Config,
     Section,
     Target,
@@ -113,7 +122,88 @@ def _idle(cfg: Config, runner: str, seconds: float, env: Mapping[str, str]) -> T
 
 def measure(cfg: Config) -> List[Section]:
     with service_manager() as address:
-        return [*_measure_throughput(cfg, address), _measure_idle(cfg, address)]
+        sections = _measure_throughput(cfg, address)
+        if shutil.which("valgrind"):
+            sections.append(_measure_instructions(cfg, address))
+        else:
+            cfg.log("diagnose: valgrind not installed, no instruction counts")
+        sections.append(_measure_idle(cfg, address))
+        return sections
+
+
+def _instructions(cfg: Config, runner: str, n: int, env: Mapping[str, str]) -> Tuple[int, float]:
+    """Instructions of a whole tasks.py run under callgrind, and its work's wall seconds."""
+    with tempfile.TemporaryDirectory() as directory:
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={directory}/out",
+            *cfg.command("tasks.py", runner, str(n), "sequential", "1"),
+        ]
+        done = subprocess.run(
+            command,
+            cwd=PROGRAMS,
+            env={**cfg.env, **env, "PYTHONHASHSEED": "0", "PYTHONMALLOC": "malloc"},
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
+    match = re.search(r"Collected : (\d+)", done.stderr)
+    if match is None:
+        raise ChildFailed(f"valgrind printed no instruction count:\n{done.stderr[-2000:]}")
+    return int(match.group(1)), float(json.loads(done.stdout)["seconds"])
+
+
+def _measure_instructions(cfg: Config, address: str) -> Section:
+    """Per task, from two sizes: what both runs share (start-up, imports, the watchers' own
+    start) cancels out."""
+    cfg.log("diagnose: instructions per task under valgrind (sequential, 10k and 30k tasks)")
+    small, large = 10_000, 30_000
+    env = watched_env(address, *TIGHT)
+    per_task: Dict[str, float] = {}
+    slowdown: Dict[str, float] = {}
+    for variant, runner, extra in (("off", "aioboot", {}), ("on", "aioboot-watched", env)):
+        (ir_small, _), (ir_large, seconds) = (
+            _instructions(cfg, runner, n, extra) for n in (small, large)
+        )
+        per_task[variant] = (ir_large - ir_small) / (large - small)
+        native = json.loads(
+            time_child(
+                cfg,
+                ["tasks.py", runner, str(large), "sequential", "3"],
+                timeout=60,
+                extra_env=extra,
+            ).stdout
+        )["seconds"]
+        slowdown[variant] = seconds / native
+    extra_share = per_task["on"] / per_task["off"] - 1
+    factor = statistics.mean(slowdown.values())
+    native_ratio = 1 / (1 + extra_share / factor)
+    section = Section(
+        f"{KEY}_instructions",
+        "Instructions per task under valgrind, stall warning 0.1 s and watchdog ping every 0.1 s",
+        "instructions",
+        "per task",
+        higher_is_better=False,
+        baseline="off",
+        plot="none",
+    )
+    for variant in ("off", "on"):
+        section.add("N=30k-10k sequential", variant, [per_task[variant]])
+    section.notes.append(
+        f"On costs {extra_share:+.2%} instructions per task under valgrind, which ran the work "
+        f"{factor:.0f}x slower than natively, so that each task saw {factor:.0f}x the timer events "
+        f"it sees natively: native throughput ratio on/off about {native_ratio:.4f}."
+    )
+    section.targets.append(
+        Target(
+            f"native throughput ratio (from instruction counts) >= {MIN_RATIO}",
+            native_ratio >= MIN_RATIO,
+            f"{native_ratio:.4f} (+{extra_share:.2%} under valgrind, slowdown {factor:.0f}x)",
+        )
+    )
+    return section
 
 
 def _measure_throughput(cfg: Config, address: str) -> List[Section]:
@@ -219,6 +309,8 @@ def main() -> int:
             ratio = f"  ratio {statistics.median(ratios):.3f}" if ratios else ""
             values = ", ".join(f"{v:.1f}" for v in series.values)
             print(f"  {series.case:<18} {series.variant:<42} [{values}]{ratio}")
+        for note in section.notes:
+            print(f"  {note}")
         for target in section.targets:
             verdict = {True: "met", False: "MISSED", None: "n/a"}[target.met]
             print(f"  target: {target.text}: {verdict} ({target.detail})")
