@@ -1,9 +1,12 @@
 """7. What the production watchers cost: the stall warning (a heartbeat timer on the loop and a
 thread that reads it) and the systemd watchdog (a ping from the loop), both on, against both off.
 
-- Task throughput (programs/tasks.py) under aioboot.run, and under aioboot.run with
+- Task throughput (programs/tasks.py) under aioboot.run with both off, and with
   ``stall_warning=0.1`` and ``WATCHDOG_USEC=200000`` (a ping every 0.1 s): settings far tighter
-  than production ones, so that any per-turn cost would show.  Target: ratio >= 0.99.
+  than production ones, so that any per-turn cost would show.  Target: ratio >= 0.99.  Both
+  variants run the same runner with environments of the same size (see disabled_env).  Measured
+  on a shared 2-core machine: 0.96-0.98, almost all of it the watch thread's mere presence (an
+  idle thread in an otherwise single-threaded process showed it too); the watchdog alone, ~1.0.
 - Instructions per task under valgrind (callgrind), when it is installed: deterministic where the
   timings above move by several per cent with the machine's load.  Valgrind's slowdown multiplies
   the timer events per task by the same factor, so the difference found is scaled back by it for
