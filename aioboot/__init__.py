@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 from typing import Callable, Optional, TypeVar
 
+from ._diagnose import dump_tasks
 from ._helpers import ScheduledCall, call_at, call_later, wait_any
+from ._notify import ready
 from ._runner import Runner, current_run, run, run_to_stop
 
 __version__ = "0.1.0"
@@ -21,7 +23,9 @@ __all__ = [
     "__version__",
     "call_at",
     "call_later",
+    "dump_tasks",
     "on_shutdown",
+    "ready",
     "request_stop",
     "run",
     "stop_future",

@@ -28,13 +28,14 @@ if TYPE_CHECKING:
     from importlib.machinery import ModuleSpec
 
 from . import __version__, run
+from ._diagnose import checked_stall_warning
 from ._loops import NAMES, choose_loop
 from ._runner import DEFAULT_SHUTDOWN_TIMEOUT, checked_shutdown_timeout
 from ._stop import SignalExit
 
 # Launcher options that take a value: the command line is split at the first argument that is
 # neither one of these options nor an option's value.
-_VALUE_OPTIONS = ("--loop", "--shutdown-timeout", "--log-level", "--reload-dir")
+_VALUE_OPTIONS = ("--loop", "--shutdown-timeout", "--log-level", "--reload-dir", "--stall-warning")
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -80,6 +81,7 @@ class _LaunchOptions(NamedTuple):
     log_level: Optional[str] = None
     reload: bool = False
     reload_dirs: Optional[list[str]] = None
+    stall_warning: Optional[float] = None
 
 
 class _Target:
@@ -221,7 +223,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--shutdown-timeout",
-        type=_seconds,
+        type=_seconds_type(checked_shutdown_timeout),
         default=DEFAULT_SHUTDOWN_TIMEOUT,
         metavar="SECONDS",
         help="how long each shutdown step may wait, and how long a program awaiting "
@@ -249,20 +251,30 @@ def _parser() -> argparse.ArgumentParser:
         help="with --reload, watch DIR (repeatable) instead of the current directory, or of "
         "the target file's directory for a path/to/app.py target",
     )
+    parser.add_argument(
+        "--stall-warning",
+        type=_seconds_type(checked_stall_warning),
+        metavar="SECONDS",
+        help="log a warning, with the blocking line, when the event loop has not turned for "
+        "SECONDS (default: $AIOBOOT_STALL_WARNING, else off; 0 is off)",
+    )
     parser.add_argument("--version", action="version", version=f"aioboot {__version__}")
     return parser
 
 
-def _seconds(text: str) -> float:
-    import argparse  # already imported by _parser(), the only caller
+def _seconds_type(check: Callable[[float], Optional[float]]) -> Callable[[str], float]:
+    """An argparse type that applies run()'s own check now: a bad value is a usage error, not a
+    failure at start-up.  A check's None (off) is 0."""
 
-    try:
-        # run()'s own check, made now: a bad value is a usage error, not a failure at start-up.
-        seconds = checked_shutdown_timeout(float(text))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    assert seconds is not None
-    return seconds
+    def parse(text: str) -> float:
+        import argparse  # already imported by _parser(), the only user
+
+        try:
+            return check(float(text)) or 0.0
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
 
 
 def _launch(options: _LaunchOptions, program_args: list[str]) -> object:
@@ -272,6 +284,7 @@ def _launch(options: _LaunchOptions, program_args: list[str]) -> object:
     target = _parse_target(options.target)
     _make_cwd_importable()
     _check_loop(options.loop)
+    _check_stall_warning(options.stall_warning)
     func = _import_target(target, program_args)
     # Only now: a program that configures logging when imported keeps its own configuration
     # (basicConfig does nothing once the root logger has a handler).
@@ -282,6 +295,7 @@ def _launch(options: _LaunchOptions, program_args: list[str]) -> object:
         loop=options.loop,
         debug=options.debug,
         shutdown_timeout=options.shutdown_timeout,
+        stall_warning=options.stall_warning,
     )
 
 
@@ -335,6 +349,14 @@ def _check_loop(spec: Optional[str]) -> None:
     except (ValueError, ImportError, TypeError) as exc:
         source = "$AIOBOOT_LOOP" if spec is None else "--loop"
         raise _UsageError(f"{source}: {exc}") from None
+
+
+def _check_stall_warning(seconds: Optional[float]) -> None:
+    """$AIOBOOT_STALL_WARNING is checked before the program is imported, as $AIOBOOT_LOOP is."""
+    try:
+        checked_stall_warning(seconds)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
 
 
 # -- what the target names ------------------------------------------------------------------------

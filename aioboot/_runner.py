@@ -31,8 +31,10 @@ from typing import (
 
 from . import _report, _tasks
 from ._checks import checked_seconds
+from ._diagnose import DumpOnSignal, StallWatch, checked_stall_warning
 from ._executor import DaemonThreadPool
 from ._loops import ChosenLoop, LoopFactory, LoopSpec, choose_loop, make_loop
+from ._notify import Notifier
 from ._shutdown import Cancellable, Shutdown
 from ._signals import SignalCapture
 from ._stop import StopRequest, exit_for_signal
@@ -70,6 +72,7 @@ class Options(NamedTuple):
     shutdown_timeout: Optional[float]
     stop_on_error: bool
     handle_signals: bool
+    stall_warning: Optional[float]
 
     @classmethod
     def checked(
@@ -78,6 +81,7 @@ class Options(NamedTuple):
         shutdown_timeout: object,
         stop_on_error: object,
         handle_signals: object,
+        stall_warning: object,
     ) -> Options:
         if debug is not None and not isinstance(debug, bool):
             raise TypeError(f"debug must be True, False or None, not {debug!r}")
@@ -89,6 +93,7 @@ class Options(NamedTuple):
             checked_shutdown_timeout(shutdown_timeout),
             stop_on_error,  # type: ignore[arg-type]
             handle_signals,  # type: ignore[arg-type]
+            checked_stall_warning(stall_warning),
         )
 
 
@@ -108,6 +113,7 @@ def run(
     stop_on_error: bool = False,
     handle_signals: bool = True,
     loop_factory: LoopFactory | None = None,
+    stall_warning: float | None = None,
 ) -> T:
     try:
         _refuse_running_loop("aioboot.run()")  # first, as asyncio.run checks it before main
@@ -124,14 +130,15 @@ def run(
             stop_on_error=stop_on_error,
             handle_signals=handle_signals,
             loop_factory=loop_factory,
+            stall_warning=stall_warning,
         )
         runner._lazy_init()
     except BaseException:
         coro.close()  # it will never run: no "never awaited" warning on top of the real error
         raise
-    # One capture from the start of the call to the end of the shutdown: no moment in between
+    # One watch from the start of the call to the end of the shutdown: no moment in between
     # when a signal would meet the handler the program had before.
-    runner._holds_signals = True
+    runner._keeps_watching = True
     with runner:
         return runner.run(coro)
 
@@ -237,8 +244,11 @@ class Runner:
         stop_on_error: bool = False,
         handle_signals: bool = True,
         loop_factory: LoopFactory | None = None,
+        stall_warning: float | None = None,
     ) -> None:
-        self._options = Options.checked(debug, shutdown_timeout, stop_on_error, handle_signals)
+        self._options = Options.checked(
+            debug, shutdown_timeout, stop_on_error, handle_signals, stall_warning
+        )
         if loop is not None and loop_factory is not None:
             raise TypeError("pass loop= or loop_factory=, not both")
         self._chosen: ChosenLoop = choose_loop(loop_factory if loop_factory is not None else loop)
@@ -250,8 +260,14 @@ class Runner:
         self._shutdown: Optional[Shutdown] = None
         self._stop: Optional[StopRequest[Any]] = None  # the current run() call's, or the last's
         self._failure_watch: Optional[_tasks.FailureWatch] = None
+        self._notifier: Optional[Notifier] = None
+        # While the loop runs for the runner (each run() call, and close()): the stop signals,
+        # SIGUSR1's dump, the stall watch.
+        self._watching = False
         self._signals: Optional[SignalCapture] = None
-        self._holds_signals = False  # aioboot.run(): from run() through close()
+        self._dump_on_signal: Optional[DumpOnSignal] = None
+        self._stall_watch: Optional[StallWatch] = None
+        self._keeps_watching = False  # aioboot.run(): from run() through close()
 
     def __enter__(self) -> Runner:
         self._lazy_init()
@@ -284,18 +300,18 @@ class Runner:
         if shutdown.forced_signal() is not None:
             coro.close()
             raise RuntimeError("aioboot.Runner: the exit was forced; the runner can only close")
-        stop: StopRequest[T] = StopRequest(loop, self._options.shutdown_timeout, shutdown.force)
+        stop: StopRequest[T] = self._new_stop_request(loop, shutdown)
         self._stop = stop
         # Signals first: their move to the loop's own handlers is then the loop's first callback,
         # before main's first step.
-        self._capture_signals()
+        self._watch()
         stop.start(_create_task(loop, coro, context or self._context))
         try:
             escaped = _run_main(loop, stop, shutdown.forced)
         finally:
             stop.end()
-            if not self._holds_signals:
-                self._release_signals()
+            if not self._keeps_watching:
+                self._unwatch()
         forced_by = shutdown.forced_signal()
         if forced_by is not None:
             stop.let_go()  # the forced exit decides
@@ -318,7 +334,7 @@ class Runner:
         assert stop is not None
         forced_before = shutdown.forced_signal()
         try:
-            self._capture_signals()  # the shutdown is still the program's to stop or force
+            self._watch()  # the shutdown is still the program's to stop or force
             shutdown.run()
         finally:
             self._tear_down(loop)
@@ -386,9 +402,12 @@ class Runner:
         loop.set_exception_handler(_report.handle_exception)
         executor = DaemonThreadPool()
         loop.set_default_executor(executor)
-        self._shutdown = Shutdown(loop, self._options.shutdown_timeout, executor)
+        self._notifier = Notifier.from_environment()
+        if self._notifier is not None:
+            self._notifier.start_watchdog(loop)  # pings from the loop: a stuck loop stops them
+        self._shutdown = Shutdown(loop, self._options.shutdown_timeout, executor, self._notifier)
         # Until the first run() call, a signal (during a close() with no run) is a late one.
-        self._stop = StopRequest(loop, self._options.shutdown_timeout, self._shutdown.force)
+        self._stop = self._new_stop_request(loop, self._shutdown)
         self._stop.end()
         if self._options.stop_on_error:
             self._failure_watch = _tasks.FailureWatch(loop, self._on_task_failure)
@@ -399,13 +418,20 @@ class Runner:
             _runners[loop] = self
         self._state = _State.INITIALIZED
 
+    def _new_stop_request(
+        self, loop: asyncio.AbstractEventLoop, shutdown: Shutdown
+    ) -> StopRequest[Any]:
+        return StopRequest(loop, self._options.shutdown_timeout, shutdown.force, self._notifier)
+
     def _tear_down(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
             if self._shutdown is not None:
                 self._shutdown.let_go_of_leftovers()
-            self._release_signals()
+            self._unwatch()
             if self._failure_watch is not None:
                 self._failure_watch.uninstall()
+            if self._notifier is not None:
+                self._notifier.close()
         finally:
             with _runners_lock:
                 _runners.pop(loop, None)
@@ -418,13 +444,35 @@ class Runner:
 
     # -- signals and failures, routed to the call or to the shutdown -----------------------------
 
-    def _capture_signals(self) -> None:
-        if self._signals is not None or not self._options.handle_signals:
+    def _watch(self) -> None:
+        if self._watching:
+            return
+        self._watching = True
+        loop = self._loop
+        assert loop is not None
+        self._capture_signals(loop)
+        if self._options.stall_warning is not None:
+            self._stall_watch = StallWatch(loop, self._options.stall_warning)
+            self._stall_watch.start()
+
+    def _unwatch(self) -> None:
+        self._watching = False
+        stall_watch, self._stall_watch = self._stall_watch, None
+        if stall_watch is not None:
+            stall_watch.stop()
+        dump_on_signal, self._dump_on_signal = self._dump_on_signal, None
+        if dump_on_signal is not None:
+            dump_on_signal.restore()
+        signals, self._signals = self._signals, None
+        if signals is not None:
+            signals.restore()
+
+    def _capture_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self._options.handle_signals:
             return
         if threading.current_thread() is not threading.main_thread():
             return  # signals are the main thread's; everything else works without them
-        assert self._loop is not None
-        capture = SignalCapture(self._loop, self._on_signal)
+        capture = SignalCapture(loop, self._on_signal)
         try:
             capture.install()
         except ValueError as exc:
@@ -432,11 +480,8 @@ class Runner:
             logger.debug("stop signals are not handled: %s", exc)
             return
         self._signals = capture
-
-    def _release_signals(self) -> None:
-        signals, self._signals = self._signals, None
-        if signals is not None:
-            signals.restore()
+        self._dump_on_signal = DumpOnSignal(loop)
+        self._dump_on_signal.install()
 
     def _on_signal(self, signum: int) -> None:
         # After main's phase (in close()), the last call's request still decides: a first signal
@@ -475,6 +520,9 @@ def _run_main(
         main_phase = False
         main.remove_done_callback(stop_loop)
         forced.remove_done_callback(stop_loop)
+        # On 3.12+ this frame can outlive the call (a traceback keeps the loop's frames): it must
+        # not keep main, and all main's frame held, alive with it.
+        del main
     return None
 
 

@@ -11,11 +11,13 @@ import contextlib
 import gc
 import inspect
 import logging
+import warnings
 from concurrent.futures import Executor
 from typing import Any, Awaitable, Callable, Iterator, Optional, Protocol, Sequence
 
 from . import _report, _tasks
 from ._executor import DaemonThreadPool, shutdown_in_background
+from ._notify import Notifier
 from ._signals import signal_name
 
 logger = logging.getLogger("aioboot")
@@ -23,6 +25,14 @@ logger = logging.getLogger("aioboot")
 
 class Cancellable(Protocol):
     def cancel(self) -> object: ...
+
+
+def announce_step(notifier: Optional[Notifier], what: str, bound: Optional[float]) -> None:
+    """Log a shutdown step at debug level and tell the service manager, with room for a step
+    that waits at most ``bound`` seconds (None: unbounded, the manager's own timeout rules)."""
+    logger.debug("shutdown: %s", what)
+    if notifier is not None:
+        notifier.shutdown_step(what, bound)
 
 
 class Shutdown:
@@ -34,10 +44,12 @@ class Shutdown:
         loop: asyncio.AbstractEventLoop,
         timeout: Optional[float],
         executor: DaemonThreadPool,
+        notifier: Optional[Notifier] = None,
     ) -> None:
         self._loop = loop
         self._timeout = timeout
         self._executor = executor
+        self._notifier = notifier
         self.forced: asyncio.Future[None] = loop.create_future()
         self.forced_by: Optional[int] = None
         self.started = False
@@ -86,6 +98,8 @@ class Shutdown:
     def run(self) -> None:
         """Run every step to the end, on the loop, which must not be running."""
         self.started = True
+        if self._notifier is not None:
+            self._notifier.stopping()  # main may have returned with no stop request
         if self._loop.get_exception_handler() is _report.handle_exception:
             self._loop.set_exception_handler(_report.handle_exception_while_stopping)
         for pending in list(self._cancel_on_start):
@@ -112,31 +126,35 @@ class Shutdown:
         loop still exists: left to the garbage collector at interpreter exit, each would print
         "Task was destroyed but it is pending", a "never awaited" warning, or a "no running
         event loop" error from a ``finally`` block, after the report that matters."""
-        for task in asyncio.all_tasks(self._loop):
-            task._log_destroy_pending = False  # type: ignore[attr-defined]
-            close = getattr(task.get_coro(), "close", None)
-            if close is None:
-                continue
-            try:
-                close()
-            except Exception as exc:  # its cleanup needed the loop: nothing more can be done
-                logger.debug("closing abandoned %s: %r", _report.task_label(task), exc)
+        leftovers = asyncio.all_tasks(self._loop)
+        if not leftovers:
+            return
+        with warnings.catch_warnings():
+            # Their frames drop coroutines they made and never awaited: no one can act on that.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for task in leftovers:
+                _close_abandoned(task)
+            gc.collect()  # what those frames held in reference cycles, while the filter holds
+
+    def _step(self, what: str) -> None:
+        announce_step(self._notifier, what, self._timeout)
 
     def _escape(self, exc: BaseException) -> None:
         if self.escaped is None:
             self.escaped = exc
 
     async def _steps(self) -> None:
-        """The documented order; each step is logged at debug level."""
-        logger.debug("shutdown: running shutdown hooks")
+        """The documented order; each step is logged at debug level and, under a service
+        manager, announced with the time it may take."""
+        self._step("running shutdown hooks")
         await self._run_hooks()
-        logger.debug("shutdown: cancelling remaining tasks")
+        self._step("cancelling remaining tasks")
         await self._cancel_leftover_tasks()
-        logger.debug("shutdown: finalizing async generators")
+        self._step("finalizing async generators")
         await self._bounded(self._loop.shutdown_asyncgens(), "finalizing async generators")
-        logger.debug("shutdown: shutting the default executor down")
+        self._step("shutting the default executor down")
         await self._shut_executor_down()
-        logger.debug("shutdown: reporting unretrieved task exceptions")
+        announce_step(self._notifier, "reporting unretrieved task exceptions", None)
         for task in _tasks.unretrieved_failures(self._loop):
             _report.report_unretrieved(self._loop, task)
 
@@ -244,6 +262,17 @@ class Shutdown:
 
     def _waited(self) -> Optional[float]:
         return None if self.forced.done() else self._timeout
+
+
+def _close_abandoned(task: asyncio.Task[Any]) -> None:
+    task._log_destroy_pending = False  # type: ignore[attr-defined]
+    close = getattr(task.get_coro(), "close", None)
+    if close is None:
+        return
+    try:
+        close()
+    except Exception as exc:  # its cleanup needed the loop: nothing more can be done
+        logger.debug("closing abandoned %s: %r", _report.task_label(task), exc)
 
 
 @contextlib.contextmanager

@@ -15,6 +15,8 @@ import sys
 from typing import Any, Callable, Generic, Optional, TypeVar
 
 from . import _report
+from ._notify import Notifier
+from ._shutdown import announce_step
 from ._signals import forcing_signals, signal_name
 
 T = TypeVar("T")
@@ -49,10 +51,12 @@ class StopRequest(Generic[T]):
         loop: asyncio.AbstractEventLoop,
         shutdown_timeout: Optional[float],
         force: Callable[[int], None],
+        notifier: Optional[Notifier] = None,
     ) -> None:
         self._loop = loop
         self._timeout = shutdown_timeout
         self._force = force
+        self._notifier = notifier
         self.main: Optional[asyncio.Task[T]] = None
         self.signum: Optional[int] = None
         self.failure: Optional[BaseException] = None  # stop_on_error: the task's exception
@@ -105,6 +109,8 @@ class StopRequest(Generic[T]):
             return  # request_stop() twice, or after main finished: nothing more to do
         self._requested = True
         self.signum = signum
+        if self._notifier is not None:
+            self._notifier.stopping()
         if self._future is not None and not self._future.done():
             self._future.set_result(signum)
         if self._ended:
@@ -116,6 +122,7 @@ class StopRequest(Generic[T]):
             self._cancel_main()
         elif self._timeout is not None:
             self._main_deadline = self._loop.call_later(self._timeout, self._main_overran)
+            announce_step(self._notifier, "waiting for main to return", self._timeout)
 
     def on_task_failure(self, task: asyncio.Task[Any]) -> None:
         if task is self.main or self.failure is not None or self._ended:

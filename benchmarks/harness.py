@@ -34,6 +34,7 @@ RUNNER_LABELS = {
     "aiorun-asyncio": "aiorun.run (asyncio loop)",
     "aioboot": "aioboot.run",
     "aioboot-stop-on-error": "aioboot.run(stop_on_error=True)",
+    "aioboot-watched": "aioboot.run + stall warning + watchdog",
 }
 
 # Runner name -> the modules it needs besides aioboot itself.

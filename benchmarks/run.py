@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
+import bench_diagnose
 import bench_echo
 import bench_memory
 import bench_shutdown
@@ -55,6 +56,7 @@ MEASUREMENTS: Dict[str, Callable[[Config], List[Section]]] = {
     bench_shutdown.KEY: bench_shutdown.measure,
     bench_echo.KEY: bench_echo.measure,
     bench_memory.KEY: bench_memory.measure,
+    bench_diagnose.KEY: bench_diagnose.measure,
 }
 
 
@@ -118,7 +120,7 @@ def log(message: str) -> None:
 
 def _prime(cfg: Config) -> None:
     """Import everything once, so .pyc files exist before anything is timed."""
-    modules = ["aioboot", "aioboot.__main__", "_runners", "startup", "tasks", "pending"]
+    modules = ["aioboot", "aioboot.__main__", "_runners", "startup", "tasks", "pending", "idle"]
     modules += ["echo_server", "echo_client"]
     modules += [m for m in ("uvloop", "aiorun") if installed(m)]
     time_child(cfg, ["-c", "import " + ", ".join(modules)], timeout=60)

@@ -75,6 +75,7 @@ class Child:
         self.lines: list[str] = []
         self._unread: queue.Queue[Optional[str]] = queue.Queue()
         self._stderr: list[Optional[str]] = []
+        self._stderr_grew = threading.Condition()
         assert self.proc.stdout is not None
         assert self.proc.stderr is not None
         self._readers = [
@@ -82,7 +83,7 @@ class Child:
                 target=self._pump, args=(self.proc.stdout, self._unread.put), daemon=True
             ),
             threading.Thread(
-                target=self._pump, args=(self.proc.stderr, self._stderr.append), daemon=True
+                target=self._pump, args=(self.proc.stderr, self._add_stderr), daemon=True
             ),
         ]
         for reader in self._readers:
@@ -93,6 +94,24 @@ class Child:
         for line in pipe:
             sink(line.rstrip("\n"))
         sink(None)
+
+    def _add_stderr(self, line: Optional[str]) -> None:
+        with self._stderr_grew:
+            self._stderr.append(line)
+            self._stderr_grew.notify_all()
+
+    def wait_for_stderr(self, expected: str, timeout: float = CHILD_TIMEOUT) -> None:
+        """Wait until a stderr line contains ``expected``; on EOF or timeout, kill and fail."""
+
+        def seen() -> bool:
+            return None in self._stderr or any(expected in line for line in self._stderr if line)
+
+        with self._stderr_grew:
+            self._stderr_grew.wait_for(seen, timeout)
+        if not any(expected in line for line in self._stderr if line):
+            self.proc.kill()
+            self.finish()
+            pytest.fail(f"child never wrote {expected!r} to stderr; {self.transcript()}")
 
     def wait_for_line(self, expected: str, timeout: float = CHILD_TIMEOUT) -> str:
         """Read stdout up to a line starting with ``expected``; on EOF or timeout, kill and fail."""

@@ -1,0 +1,343 @@
+"""Seeing what a running program is doing, without stopping it: the task dump (on demand, or on
+SIGUSR1) and the stall watch, a thread that notices when the loop stops turning.
+
+Nothing here changes what the program does: the dump only reads and writes text, and the stall
+watch's thread only reads a timestamp the loop refreshes, the loop thread's current task and its
+stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from types import FrameType
+from typing import Any, Callable, Optional, TextIO, Union
+
+from ._checks import checked_seconds
+from ._report import task_label, where_suspended
+from ._signals import FORCE_FALLBACK_ENV
+
+logger = logging.getLogger("aioboot")
+
+_Handler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
+
+# 3.14+ records which task awaits which (asyncio.capture_call_graph); older versions only let us
+# follow a task's own await chain downwards.
+_format_call_graph: Optional[Callable[..., str]] = getattr(asyncio, "format_call_graph", None)
+
+
+# -- the dump ------------------------------------------------------------------------------------
+
+
+def dump_tasks(file: Optional[TextIO] = None) -> None:
+    """Write every task of the loop running in this thread, with its await chain, and every
+    thread's stack, to ``file`` (default: ``sys.stderr`` at the time of the call), in one write.
+
+    Called outside a running loop (another thread, no loop) it writes the threads only: tasks can
+    only be read safely from their loop's thread (SIGUSR1 does that for the run).
+    """
+    out = sys.stderr if file is None else file
+    out.write(format_dump())
+    out.flush()
+
+
+def format_dump() -> str:
+    try:
+        loop: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    tasks = _tasks_of(loop) if loop is not None else []
+    threads = _thread_stacks()
+    parts = [
+        f"--- aioboot dump (pid {os.getpid()}): {len(tasks)} tasks, {len(threads)} threads ---\n"
+    ]
+    if loop is None:
+        parts.append("(no event loop is running in this thread: tasks are not listed)\n")
+    current = asyncio.current_task(loop) if loop is not None else None
+    awaited_by = _awaited_by(tasks)
+    parts.extend(_format_task(task, task is current, awaited_by) for task in tasks)
+    parts.extend(threads)
+    parts.append("--- end of aioboot dump ---\n")
+    return "".join(parts)
+
+
+def _tasks_of(loop: asyncio.AbstractEventLoop) -> list[asyncio.Task[Any]]:
+    # Creation order is not kept by all_tasks(); names give a stable, readable order.
+    return sorted(asyncio.all_tasks(loop), key=lambda t: t.get_name())
+
+
+def _format_task(
+    task: asyncio.Task[Any],
+    running: bool,
+    awaited_by: dict[asyncio.Future[Any], list[asyncio.Task[Any]]],
+) -> str:
+    header = f"{task_label(task)} [{_state(task, running)}]\n"
+    if _format_call_graph is not None and not running:
+        # The running task's graph would start inside this dump; its own chain says where it is.
+        return header + _indent(_format_call_graph(task))
+    text = header + where_suspended(task)
+    waiting_on = _waiting_on(task)
+    if isinstance(waiting_on, asyncio.Task):
+        text += f"  waiting for {task_label(waiting_on)}\n"
+    text += "".join(f"  awaited by {task_label(t)}\n" for t in awaited_by.get(task, ()))
+    return text
+
+
+def _waiting_on(task: asyncio.Task[Any]) -> Optional[asyncio.Future[Any]]:
+    """The future a suspended task is blocked on: the edge 3.14's call graph records, which
+    older versions only keep privately (``_fut_waiter``, in both the C and Python tasks)."""
+    return getattr(task, "_fut_waiter", None)
+
+
+def _awaited_by(
+    tasks: list[asyncio.Task[Any]],
+) -> dict[asyncio.Future[Any], list[asyncio.Task[Any]]]:
+    edges: dict[asyncio.Future[Any], list[asyncio.Task[Any]]] = {}
+    for task in tasks:
+        waiting_on = _waiting_on(task)
+        if waiting_on is not None:
+            edges.setdefault(waiting_on, []).append(task)
+    return edges
+
+
+def _state(task: asyncio.Task[Any], running: bool) -> str:
+    if running:
+        return "running: it called the dump"
+    cancelling = getattr(task, "cancelling", None)  # 3.11+
+    if cancelling is not None and cancelling():
+        return "pending, being cancelled"
+    return "pending"
+
+
+def _indent(text: str) -> str:
+    return "".join(f"  {line}\n" for line in text.splitlines())
+
+
+def _thread_stacks() -> list[str]:
+    names = {t.ident: t for t in threading.enumerate()}
+    me = threading.get_ident()
+    stacks = []
+    for ident, frame in sys._current_frames().items():
+        thread = names.get(ident)
+        name = thread.name if thread is not None else "?"
+        notes = []
+        if thread is not None and thread.daemon:
+            notes.append("daemon")
+        if ident == me:
+            notes.append("this one")
+        suffix = f" ({', '.join(notes)})" if notes else ""
+        stack = "".join(traceback.format_list(_outside_this_module(frame)))
+        stacks.append(f"Thread {name!r} [{ident}]{suffix}, most recent call last:\n{stack}")
+    return stacks
+
+
+def _outside_this_module(frame: FrameType) -> traceback.StackSummary:
+    # The dump's own frames say nothing about the program (a thread of ours keeps its first).
+    stack = traceback.extract_stack(frame)
+    while len(stack) > 1 and stack[-1].filename == __file__:
+        stack.pop()
+    return stack
+
+
+class DumpOnSignal:
+    """SIGUSR1 writes the dump (:func:`dump_tasks`) and the program goes on.
+
+    Taken only on POSIX, from the main thread, and only while SIGUSR1 has its default disposition
+    (which would kill the process): a handler of the program's own, or an ignored SIGUSR1, is left
+    alone.  The dump runs on the loop's thread, as a callback: through ``loop.add_signal_handler``,
+    or through a ``signal.signal`` handler that only calls ``call_soon_threadsafe`` (where the
+    loop lacks signal support, or ``_AIOBOOT_SIGNAL_FALLBACK=1``).  As for the stop signals, the
+    ``signal.signal`` handler covers start-up and is swapped for the loop's in its first callback.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._force_fallback = os.environ.get(FORCE_FALLBACK_ENV, "") not in ("", "0")
+        self._installed = False
+        self._via_loop = False
+        self._wakeup_fd = -1
+
+    def install(self) -> bool:
+        """Take SIGUSR1 if it is free; True when taken."""
+        sig = getattr(signal, "SIGUSR1", None)
+        if sig is None or threading.current_thread() is not threading.main_thread():
+            return False
+        if signal.getsignal(sig) != signal.SIG_DFL:
+            return False
+        # Removing the loop's last signal handler resets the wakeup fd; restore() puts it back.
+        self._wakeup_fd = signal.set_wakeup_fd(-1)
+        signal.set_wakeup_fd(self._wakeup_fd)
+        signal.signal(sig, self._fallback_handler)
+        self._installed = True
+        if not self._force_fallback:
+            self._loop.call_soon(self._move_to_loop)
+        return True
+
+    def restore(self) -> None:
+        """Give SIGUSR1 back to its default disposition, unless the program took it meanwhile."""
+        if not self._installed:
+            return
+        self._installed = False
+        sig = signal.SIGUSR1
+        current = signal.getsignal(sig)
+        ours = current == self._fallback_handler or self._via_loop
+        if self._via_loop and not self._loop.is_closed():
+            with contextlib.suppress(Exception):
+                self._loop.remove_signal_handler(sig)
+        self._via_loop = False
+        if ours:
+            signal.signal(sig, signal.SIG_DFL)
+        else:
+            signal.signal(sig, current)  # the program's own, which removing ours reset
+        signal.set_wakeup_fd(self._wakeup_fd)
+
+    def _move_to_loop(self) -> None:
+        if not self._installed or signal.getsignal(signal.SIGUSR1) != self._fallback_handler:
+            return  # restored already, or the program has taken SIGUSR1 since
+        try:
+            self._loop.add_signal_handler(signal.SIGUSR1, self._dump)
+        except NotImplementedError:
+            return
+        self._via_loop = True
+
+    def _fallback_handler(self, signum: int, frame: object) -> None:
+        # Runs between two bytecodes of the main thread, possibly inside the loop's own code: the
+        # dump itself runs later, as a callback on the loop's thread.
+        with contextlib.suppress(RuntimeError):  # the loop closed under us: the run is ending
+            self._loop.call_soon_threadsafe(self._dump)
+
+    @staticmethod
+    def _dump() -> None:
+        try:
+            dump_tasks()
+        except Exception:  # a closed or full stderr must not end the program it was to inspect
+            logger.debug("SIGUSR1: the task dump could not be written", exc_info=True)
+
+
+# -- the stall watch -----------------------------------------------------------------------------
+
+
+class StallWatch:
+    """One WARNING when the loop has not turned for ``threshold`` seconds, naming the task that is
+    running and the loop thread's stack (the line that blocks); one more when it turns again, with
+    the stall's length.
+
+    The loop refreshes a timestamp from a timer every ``threshold / 2`` seconds (a callback that
+    reads the clock: nothing else per turn of the loop), so an idle loop, asleep in its selector,
+    still wakes for it on time.  A daemon thread sleeps until the earliest moment that timestamp
+    could be ``threshold`` late, and only then looks.  A stall of ``threshold`` is therefore
+    reported after between ``threshold`` and ``1.5 * threshold`` of blocking.
+
+    ``start()`` in the loop's thread before the loop runs (or while it runs); ``stop()`` before the
+    loop is closed.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, threshold: float) -> None:
+        self._loop = loop
+        self._threshold = threshold
+        self._interval = threshold / 2
+        self._lock = threading.Lock()
+        self._beat = time.monotonic()  # when the loop last ran the heartbeat
+        self._stalled = False  # a warning was logged and the loop has not turned since
+        self._timer: Optional[asyncio.TimerHandle] = None
+        self._done = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._loop_thread = threading.get_ident()
+
+    def start(self) -> None:
+        self._loop_thread = threading.get_ident()
+        self._beat = time.monotonic()
+        self._timer = self._loop.call_later(self._interval, self._heartbeat)
+        self._thread = threading.Thread(target=self._watch, name="aioboot-stall-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._stall_ended()  # the loop stopped before the heartbeat could say it
+
+    # loop side
+
+    def _heartbeat(self) -> None:
+        self._stall_ended()
+        self._timer = self._loop.call_later(self._interval, self._heartbeat)
+
+    def _stall_ended(self) -> None:
+        now = time.monotonic()
+        late = now - (self._beat + self._interval)
+        with self._lock:
+            stalled, self._stalled = self._stalled, False
+            self._beat = now
+        if stalled:
+            logger.warning("the event loop turned again after a stall of %.2f s", late)
+
+    # thread side
+
+    def _watch(self) -> None:
+        planned = self._due() + self._threshold
+        while not self._done.wait(max(0.0, planned - time.monotonic())):
+            now = time.monotonic()
+            if now - planned > self._interval:
+                # This thread itself woke late: the whole process was paused (SIGSTOP, a
+                # suspended VM), which is no stall of the loop. Give the loop time to turn first.
+                planned = now + self._interval
+                continue
+            planned = self._check(now)
+
+    def _due(self) -> float:
+        return self._beat + self._interval
+
+    def _check(self, now: float) -> float:
+        """Warn if the heartbeat is ``threshold`` late; return when to look next."""
+        beat = self._beat
+        if self._stalled or now - (beat + self._interval) < self._threshold:
+            return max(now + self._interval, self._due() + self._threshold)
+        task = asyncio.current_task(self._loop)
+        frame = sys._current_frames().get(self._loop_thread)
+        with self._lock:  # the warning is out before the heartbeat's end line can be
+            if self._beat != beat:
+                return now  # it turned while we looked: no stall
+            self._stalled = True
+            logger.warning(
+                "the event loop has not turned for %.2f s (stall_warning=%g): %s; "
+                "the loop thread is at (most recent call last):\n%s",
+                now - (beat + self._interval),
+                self._threshold,
+                f"{task_label(task)} is blocking it" if task else "a callback (no task) blocks it",
+                "".join(traceback.format_stack(frame)).rstrip("\n") if frame else "  (unknown)",
+            )
+        return now + self._interval
+
+
+STALL_WARNING_ENV = "AIOBOOT_STALL_WARNING"
+
+
+def checked_stall_warning(value: object, caller: str = "run()") -> Optional[float]:
+    """``stall_warning=`` as seconds, or None for off: None reads ``$AIOBOOT_STALL_WARNING``
+    (unset or empty: off), and 0 is off too.  TypeError/ValueError naming what is wrong."""
+    name = "stall_warning"
+    if value is None:
+        text = os.environ.get(STALL_WARNING_ENV, "").strip()
+        if not text:
+            return None
+        name = f"${STALL_WARNING_ENV}"
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(
+                f"aioboot.{caller}: {name} must be a number of seconds, not {text!r}"
+            ) from None
+    seconds = checked_seconds(value, name, caller, minimum=0.0)
+    return seconds or None

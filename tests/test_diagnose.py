@@ -1,0 +1,236 @@
+"""The task dump (on demand, and on SIGUSR1 to a real child) and the stall warning (a real child
+whose coroutine blocks its loop), on every loop and both signal paths."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import PYTHON, Child, Spawn, aioboot_reports, child_env, posix_only, program
+
+import aioboot
+
+pytestmark = pytest.mark.timeout(60)
+
+CALL_GRAPH = sys.version_info >= (3, 14)
+STALL = "the event loop has not turned for"
+STALL_END = "the event loop turned again after a stall of"
+
+
+@pytest.fixture(params=["loop", "fallback"])
+def signal_path(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def start(spawn: Spawn, loop_name: str, scenario: str, *options: str, fallback: bool) -> Child:
+    env = child_env(AIOBOOT_LOOP=loop_name, _AIOBOOT_SIGNAL_FALLBACK="1" if fallback else "0")
+    child: Child = spawn([PYTHON, program("production.py"), scenario, *options], env=env)
+    child.wait_for_line("READY")
+    return child
+
+
+# -- dump_tasks() --------------------------------------------------------------------------------
+
+
+async def _chain(event: asyncio.Event) -> None:
+    await event.wait()
+
+
+async def _await(task: asyncio.Task[None]) -> None:
+    await task
+
+
+async def _dump_of_a_task_awaiting_another() -> str:
+    event = asyncio.Event()
+    inner = asyncio.create_task(_chain(event), name="inner-task")
+    outer = asyncio.create_task(_await(inner), name="outer-task")
+    await asyncio.sleep(0)
+    out = io.StringIO()
+    aioboot.dump_tasks(out)
+    event.set()
+    await outer
+    return out.getvalue()
+
+
+def test_dump_lists_each_task_with_its_await_chain_and_who_awaits_it(loop_name: str) -> None:
+    dump = aioboot.run(_dump_of_a_task_awaiting_another(), loop=loop_name)
+    inner = dump[dump.index("task 'inner-task'") :]
+    assert "running _chain() [pending]" in inner.splitlines()[0]
+    assert re.search(r"in (async )?_chain\b", inner)
+    assert "await event.wait()" in inner or CALL_GRAPH
+    # The edge between the two tasks, seen from either side.
+    assert "Awaited by:" in inner if CALL_GRAPH else "awaited by task 'outer-task'" in inner
+    assert "running _dump_of_a_task_awaiting_another() [running: it called the dump]" in dump
+    assert "aioboot.dump_tasks(out)" in dump  # where the running task is: at the call
+    assert "Thread 'MainThread'" in dump
+    assert dump.endswith("--- end of aioboot dump ---\n")
+
+
+def test_dump_outside_a_loop_lists_the_threads_only() -> None:
+    out = io.StringIO()
+    release = threading.Event()
+    parked = threading.Thread(target=release.wait, name="parked")
+    parked.start()
+    try:
+        aioboot.dump_tasks(out)
+    finally:
+        release.set()
+        parked.join()
+    dump = out.getvalue()
+    assert ": 0 tasks," in dump
+    assert "no event loop is running in this thread" in dump
+    assert "Thread 'parked'" in dump
+    assert "in wait" in dump
+    assert os.path.join("aioboot", "_diagnose.py") not in dump  # the dump's own frames: left out
+
+
+# -- SIGUSR1 -------------------------------------------------------------------------------------
+
+
+@posix_only
+def test_sigusr1_dumps_tasks_and_threads_and_the_program_goes_on(
+    spawn: Spawn, loop_name: str, signal_path: str
+) -> None:
+    child = start(spawn, loop_name, "stuck", fallback=signal_path == "fallback")
+    child.send(signal.SIGUSR1)
+    child.wait_for_stderr("--- end of aioboot dump ---")
+    child.send(signal.SIGTERM)  # still running, still stoppable
+    child.wait_for_line("STOP 15")
+    assert child.finish() == 0
+    assert child.lines[-1] == "RESTORED"  # SIGUSR1 is SIG_DFL again after the run
+    dump = child.stderr
+    assert "task 'the-worker' running worker() [pending]" in dump
+    assert "task 'the-waiter' running waiter() [pending]" in dump
+    assert "running stuck() [pending]" in dump
+    # The whole chain, innermost included, with files and lines.
+    assert dump.count("production.py") >= 4
+    for function in ("worker", "wait_for_the_event", "waiter", "stuck"):
+        assert re.search(rf"in (async )?{function}\b", dump), function  # 3.14: "in async f()"
+    if CALL_GRAPH:
+        assert "Awaited by:" in dump
+    else:
+        assert "awaited by task 'the-waiter'" in dump
+        assert "waiting for task 'the-worker'" in dump
+    assert "Thread 'parked-thread'" in dump
+    assert "in parked_thread" in dump
+    assert "Thread 'MainThread'" in dump
+
+
+@posix_only
+def test_a_program_with_its_own_sigusr1_handler_keeps_it(
+    spawn: Spawn, loop_name: str, signal_path: str
+) -> None:
+    child = start(spawn, loop_name, "stuck", "own_usr1=1", fallback=signal_path == "fallback")
+    child.send(signal.SIGUSR1)
+    child.wait_for_line("OWN-USR1")
+    child.send(signal.SIGTERM)
+    child.wait_for_line("STOP 15")
+    assert child.finish() == 0
+    assert "aioboot dump" not in child.stderr
+    assert child.lines[-1] == "RESTORED"
+
+
+# -- the stall warning ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("given_as", ["argument", "environment"])
+def test_a_blocked_loop_gives_one_warning_with_the_blocking_line_and_one_end_line(
+    spawn: Spawn, loop_name: str, tmp_path: Path, given_as: str
+) -> None:
+    flag = tmp_path / "unblock"
+    args = [PYTHON, program("production.py"), "stall", f"flag={flag}"]
+    env = child_env(AIOBOOT_LOOP=loop_name)
+    if given_as == "argument":
+        args.append("stall_warning=0.2")
+    else:
+        env["AIOBOOT_STALL_WARNING"] = "0.2"
+    child = spawn(args, env=env)
+    child.wait_for_line("READY")
+    child.wait_for_stderr(STALL)
+    flag.touch()
+    child.wait_for_line("UNBLOCKED")
+    assert child.finish() == 0
+    assert child.stderr.count(STALL) == 1
+    assert child.stderr.count(STALL_END) == 1
+    warning = child.stderr[child.stderr.index(STALL) : child.stderr.index(STALL_END)]
+    assert "(stall_warning=0.2)" in warning
+    assert "task 'the-blocker' running blocker() is blocking it" in warning
+    assert "time.sleep(0.01)  # THE BLOCKING LINE" in warning
+    assert "in block_until_file_exists" in warning
+
+
+def test_the_launcher_refuses_a_bad_stall_warning_in_one_line(tmp_path: Path) -> None:
+    env = child_env(AIOBOOT_STALL_WARNING="-1")
+    command = [PYTHON, "-m", "aioboot", "anything:main"]
+    done = subprocess.run(
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "aioboot: error: aioboot.run(): $AIOBOOT_STALL_WARNING must be a finite number >= 0, "
+        "not -1.0\n"
+    )
+
+
+def test_an_idle_loop_gives_no_stall_warning(spawn: Spawn, loop_name: str) -> None:
+    child = start(spawn, loop_name, "idle", "idle=1.5", "stall_warning=0.5", fallback=False)
+    child.wait_for_line("DONE")
+    assert child.finish() == 0
+    assert STALL not in child.stderr
+
+
+async def _block_in_a_callback() -> None:
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    loop.call_soon(_busy_wait_then_set, done)
+    await done
+
+
+def _busy_wait_then_set(done: asyncio.Future[None]) -> None:
+    finished = threading.Event()
+    finished.wait(0.6)  # blocks the loop from a plain callback, outside any task
+    done.set_result(None)
+
+
+def test_a_stall_in_a_plain_callback_says_no_task_is_running(
+    loop_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="aioboot")
+    aioboot.run(_block_in_a_callback(), loop=loop_name, stall_warning=0.2)
+    [warning] = aioboot_reports(caplog, STALL)
+    assert "a callback (no task) blocks it" in warning.getMessage()
+    assert "in _busy_wait_then_set" in warning.getMessage()
+    assert len(aioboot_reports(caplog, STALL_END)) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        ("soon", TypeError, "stall_warning must be a number of seconds, not 'soon'"),
+        (-1, ValueError, "stall_warning must be a finite number >= 0, not -1"),
+        (float("inf"), ValueError, "stall_warning must be a finite number >= 0, not inf"),
+    ],
+)
+def test_a_bad_stall_warning_is_refused_before_the_run(
+    value: object, error: type[Exception], message: str
+) -> None:
+    coro = asyncio.sleep(0)
+    with pytest.raises(error, match=message):
+        aioboot.run(coro, stall_warning=value)  # type: ignore[arg-type]
+
+
+def test_a_bad_stall_warning_in_the_environment_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AIOBOOT_STALL_WARNING", "1s")
+    with pytest.raises(ValueError, match=r"\$AIOBOOT_STALL_WARNING must be a number of seconds"):
+        aioboot.run(asyncio.sleep(0))
