@@ -305,7 +305,7 @@ class Runner:
         # Signals first: their move to the loop's own handlers is then the loop's first callback,
         # before main's first step.
         self._watch()
-        stop.start(_create_task(loop, coro, context or self._context))
+        stop.start(_create_task(loop, coro, self._context if context is None else context))
         try:
             escaped = _run_main(loop, stop, shutdown.forced)
         finally:

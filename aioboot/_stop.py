@@ -192,9 +192,14 @@ class StopRequest(Generic[T]):
         return not self._main_handles_stop and main.exception() is None
 
     def let_go(self) -> None:
-        """Drop main; an exception it raised counts as retrieved: its outcome is decided."""
-        main, self.main = self.main, None
-        if main is not None and main.done() and not main.cancelled():
+        """Drop a main that is done (an exception it raised counts as retrieved: its outcome is
+        decided).  A main still pending is kept: the shutdown must find it, cancel it and name
+        it, and nothing else may hold it (asyncio's loop keeps tasks only weakly)."""
+        main = self.main
+        if main is None or not main.done():
+            return
+        self.main = None
+        if not main.cancelled():
             main.exception()
 
 
