@@ -143,13 +143,13 @@ def run(
         return runner.run(coro)
 
 
-def as_coroutine(main: Main[T]) -> Coroutine[Any, Any, T]:
+def as_coroutine(main: Main[T], caller: str = "aioboot.run()") -> Coroutine[Any, Any, T]:
     """Accept what ``asyncio.run`` accepts (a coroutine; on 3.14 any awaitable) and an async
     function taking no arguments.  A plain function is never called to find out what it returns."""
     if asyncio.iscoroutine(main):
         return main
     if inspect.iscoroutinefunction(main):
-        _check_callable_without_arguments(main)
+        _check_callable_without_arguments(main, caller)
         return main()
     if inspect.isawaitable(main) and (_AWAITABLE_FUTURES or not isinstance(main, asyncio.Future)):
         return _await(main)
@@ -158,19 +158,19 @@ def as_coroutine(main: Main[T]) -> Coroutine[Any, Any, T]:
         if callable(main)
         else ""
     )
-    raise _NotACoroutineError(f"aioboot.run(): {_REFUSAL}, got {main!r}{hint}")
+    raise _NotACoroutineError(f"{caller}: {_REFUSAL}, got {main!r}{hint}")
 
 
 async def _await(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
-def _check_callable_without_arguments(fn: Callable[..., Any]) -> None:
+def _check_callable_without_arguments(fn: Callable[..., Any], caller: str) -> None:
     try:
         inspect.signature(fn).bind()
     except TypeError:
         raise _NotACoroutineError(
-            f"aioboot.run(): {_REFUSAL}, got the async function {fn!r}, which needs "
+            f"{caller}: {_REFUSAL}, got the async function {fn!r}, which needs "
             "arguments; pass the coroutine instead, e.g. main(arg)"
         ) from None
     except ValueError:  # no signature available (some builtins): let the call itself decide
@@ -292,7 +292,7 @@ class Runner:
         ``SystemExit(128 + N)`` for signal N, main's own outcome for a program that awaited
         ``stop_future()``.  ``context``: as ``asyncio.Runner.run`` (3.11+ runs the task in it;
         3.9/3.10 in a copy of it, as their tasks always copy)."""
-        coro = as_coroutine(coro)
+        coro = as_coroutine(coro, "aioboot.Runner.run()")
         _refuse_running_loop("Runner.run()")  # as asyncio.Runner: the coroutine is not closed
         loop = self._require_loop()
         shutdown = self._shutdown
