@@ -19,6 +19,9 @@ options = dict(arg.split("=", 1) for arg in sys.argv[2:])
 TIMEOUT = float(options.get("timeout", "5"))
 
 
+BACKGROUND: list[asyncio.Task[None]] = []
+
+
 def say(*words: object) -> None:
     print(*words, flush=True)
 
@@ -72,14 +75,15 @@ async def stubborn_task() -> None:
             except asyncio.CancelledError:
                 say("IGNORED-CANCEL")
 
-    task = asyncio.create_task(stubborn(), name="stubborn")
+    # Held, as a program holds its background tasks: asyncio keeps tasks only weakly, and an
+    # unreferenced pending task can be garbage-collected before the shutdown gets to it.
+    BACKGROUND.append(asyncio.create_task(stubborn(), name="stubborn"))
     await asyncio.sleep(0)
     try:
         say("READY")
         await forever()
     finally:
         say("CLEANUP")
-        del task
 
 
 async def idle_wait() -> None:
