@@ -353,14 +353,13 @@ class Runner:
         return self._require_stop().stop_future()
 
     def _request_stop_threadsafe(self) -> None:
-        stop = self._stop  # the call running now: a request never carries over to the next one
-        loop = self._require_loop()
+        # The call running now: a request never carries over to the next one.
+        stop, loop = self._require_stop(), self._require_loop()
         if _running_loop() is loop:
-            if stop is not None:
-                stop.request(None)
+            stop.request(None)
             return
         with contextlib.suppress(RuntimeError):  # loop already closed: the run is over anyway
-            loop.call_soon_threadsafe(_request_stop_of, stop)
+            loop.call_soon_threadsafe(stop.request, None)
 
     def _add_shutdown_hook(self, hook: Callable[[], object]) -> None:
         self._require_shutdown().add_hook(hook)
@@ -524,11 +523,6 @@ def _run_main(
         # not keep main, and all main's frame held, alive with it.
         del main
     return None
-
-
-def _request_stop_of(stop: Optional[StopRequest[Any]]) -> None:
-    if stop is not None:
-        stop.request(None)
 
 
 def _running_loop() -> Optional[asyncio.AbstractEventLoop]:
