@@ -42,6 +42,13 @@ def loop_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(params=["loop", "fallback"])
+def signal_path(request: pytest.FixtureRequest) -> str:
+    """The loop's add_signal_handler, or the signal.signal fallback that Windows uses (forced in
+    a child with _AIOBOOT_SIGNAL_FALLBACK=1)."""
+    return str(request.param)
+
+
 class Child:
     """A program started in a child process, talking to the test through line-buffered stdout.
 

@@ -26,11 +26,6 @@ STALL = "the event loop has not turned for"
 STALL_END = "the event loop turned again after a stall of"
 
 
-@pytest.fixture(params=["loop", "fallback"])
-def signal_path(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def start(spawn: Spawn, loop_name: str, scenario: str, *options: str, fallback: bool) -> Child:
     env = child_env(AIOBOOT_LOOP=loop_name, _AIOBOOT_SIGNAL_FALLBACK="1" if fallback else "0")
     child: Child = spawn([PYTHON, program("production.py"), scenario, *options], env=env)

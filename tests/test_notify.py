@@ -92,11 +92,6 @@ def manager(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Manager]
     manager.sock.close()
 
 
-@pytest.fixture(params=["loop", "fallback"])
-def signal_path(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def start(
     spawn: Spawn,
     manager: Manager,

@@ -14,11 +14,6 @@ pytestmark = [pytest.mark.timeout(60), posix_only]
 EXIT_SIGTERM = 128 + signal.SIGTERM
 
 
-@pytest.fixture(params=["loop", "fallback"])
-def signal_path(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def start(
     spawn: Spawn,
     loop_name: str,
