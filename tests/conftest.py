@@ -21,6 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 CHILD_TIMEOUT = 20.0
 
+# What asyncio.run (and asyncio.Runner.run) say when they refuse main, on the running Python.
+ASYNCIO_REFUSAL = (
+    "An asyncio.Future, a coroutine or an awaitable is required"
+    if sys.version_info >= (3, 14)
+    else "a coroutine was expected"
+)
+
 
 def available_loops() -> list[str]:
     loops = ["asyncio"]

@@ -14,16 +14,9 @@ from collections.abc import Coroutine
 from typing import Any
 
 import pytest
-from conftest import posix_only
+from conftest import ASYNCIO_REFUSAL, posix_only
 
 import aioboot
-
-# What asyncio.run says when it refuses main, on the running Python.
-ASYNCIO_REFUSAL = (
-    "An asyncio.Future, a coroutine or an awaitable is required"
-    if sys.version_info >= (3, 14)
-    else "a coroutine was expected"
-)
 
 
 async def answer() -> int:
