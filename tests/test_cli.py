@@ -703,15 +703,13 @@ print("BROKEN", flush=True)
 raise RuntimeError("broken on purpose")
 """
 
+
 # A session of its own, so that SIGINT to its process group reaches the reloader and its child,
 # as a terminal's Ctrl-C does, and not pytest.  exec keeps the pid: the group's id.
-IN_NEW_SESSION = "import os, sys; os.setsid(); os.execv(sys.executable, sys.argv[1:])"
-
-
 def reloading(spawn: Spawn, *args: str, cwd: Path) -> Child:
-    return spawn(
-        [PYTHON, "-c", IN_NEW_SESSION, PYTHON, "-m", "aioboot", "--reload", *args], cwd=cwd
-    )
+    # Its own process group, as a terminal's foreground job: a test signals the whole group, and
+    # a failing test's teardown kills the program the reloader started along with it.
+    return spawn([PYTHON, "-m", "aioboot", "--reload", *args], cwd=cwd, new_session=True)
 
 
 def started(child: Child, version: str) -> int:
