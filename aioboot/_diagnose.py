@@ -9,7 +9,6 @@ stack.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -22,7 +21,6 @@ from typing import Any, Callable, Optional, TextIO, Union
 
 from ._checks import checked_seconds
 from ._report import task_label, where_suspended
-from ._signals import FORCE_FALLBACK_ENV
 
 logger = logging.getLogger("aioboot")
 
@@ -146,79 +144,20 @@ def _outside_this_module(frame: FrameType) -> traceback.StackSummary:
     return stack
 
 
-class DumpOnSignal:
-    """SIGUSR1 writes the dump (:func:`dump_tasks`) and the program goes on.
+def dump_signals() -> tuple[signal.Signals, ...]:
+    """The signal that asks for the dump during a run: SIGUSR1, where it exists (POSIX).  Its
+    default disposition would kill the process, so the runner takes it only while it has that
+    default, as it takes the stop signals (``_signals.SignalCapture``), and the program goes on."""
+    sigusr1 = getattr(signal.Signals, "SIGUSR1", None)
+    return () if sigusr1 is None else (sigusr1,)
 
-    Taken only on POSIX, from the main thread, and only while SIGUSR1 has its default disposition
-    (which would kill the process): a handler of the program's own, or an ignored SIGUSR1, is left
-    alone.  The dump runs on the loop's thread, as a callback: through ``loop.add_signal_handler``,
-    or through a ``signal.signal`` handler that only calls ``call_soon_threadsafe`` (where the
-    loop lacks signal support, or ``_AIOBOOT_SIGNAL_FALLBACK=1``).  As for the stop signals, the
-    ``signal.signal`` handler covers start-up and is swapped for the loop's in its first callback.
-    """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._force_fallback = os.environ.get(FORCE_FALLBACK_ENV, "") not in ("", "0")
-        self._installed = False
-        self._via_loop = False
-        self._wakeup_fd = -1
-
-    def install(self) -> bool:
-        """Take SIGUSR1 if it is free; True when taken."""
-        sig = getattr(signal, "SIGUSR1", None)
-        if sig is None or threading.current_thread() is not threading.main_thread():
-            return False
-        if signal.getsignal(sig) != signal.SIG_DFL:
-            return False
-        # Removing the loop's last signal handler resets the wakeup fd; restore() puts it back.
-        self._wakeup_fd = signal.set_wakeup_fd(-1)
-        signal.set_wakeup_fd(self._wakeup_fd)
-        signal.signal(sig, self._fallback_handler)
-        self._installed = True
-        if not self._force_fallback:
-            self._loop.call_soon(self._move_to_loop)
-        return True
-
-    def restore(self) -> None:
-        """Give SIGUSR1 back to its default disposition, unless the program took it meanwhile."""
-        if not self._installed:
-            return
-        self._installed = False
-        sig = signal.SIGUSR1
-        current = signal.getsignal(sig)
-        ours = current == self._fallback_handler or self._via_loop
-        if self._via_loop and not self._loop.is_closed():
-            with contextlib.suppress(Exception):
-                self._loop.remove_signal_handler(sig)
-        self._via_loop = False
-        if ours:
-            signal.signal(sig, signal.SIG_DFL)
-        else:
-            signal.signal(sig, current)  # the program's own, which removing ours reset
-        signal.set_wakeup_fd(self._wakeup_fd)
-
-    def _move_to_loop(self) -> None:
-        if not self._installed or signal.getsignal(signal.SIGUSR1) != self._fallback_handler:
-            return  # restored already, or the program has taken SIGUSR1 since
-        try:
-            self._loop.add_signal_handler(signal.SIGUSR1, self._dump)
-        except NotImplementedError:
-            return
-        self._via_loop = True
-
-    def _fallback_handler(self, signum: int, frame: object) -> None:
-        # Runs between two bytecodes of the main thread, possibly inside the loop's own code: the
-        # dump itself runs later, as a callback on the loop's thread.
-        with contextlib.suppress(RuntimeError):  # the loop closed under us: the run is ending
-            self._loop.call_soon_threadsafe(self._dump)
-
-    @staticmethod
-    def _dump() -> None:
-        try:
-            dump_tasks()
-        except Exception:  # a closed or full stderr must not end the program it was to inspect
-            logger.debug("SIGUSR1: the task dump could not be written", exc_info=True)
+def dump_on_signal(signum: int) -> None:
+    """The dump, as a callback on the loop's thread."""
+    try:
+        dump_tasks()
+    except Exception:  # a closed or full stderr must not end the program it was to inspect
+        logger.debug("the task dump could not be written (signal %d)", signum, exc_info=True)
 
 
 # -- the stall watch -----------------------------------------------------------------------------

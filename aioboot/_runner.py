@@ -31,12 +31,12 @@ from typing import (
 
 from . import _report, _tasks
 from ._checks import checked_seconds
-from ._diagnose import DumpOnSignal, StallWatch, checked_stall_warning
+from ._diagnose import StallWatch, checked_stall_warning, dump_on_signal, dump_signals
 from ._executor import DaemonThreadPool
 from ._loops import ChosenLoop, LoopFactory, LoopSpec, choose_loop, make_loop
 from ._notify import Notifier
 from ._shutdown import Cancellable, Shutdown
-from ._signals import SignalCapture
+from ._signals import SignalCapture, stop_signals
 from ._stop import StopRequest, exit_for_signal
 
 T = TypeVar("T")
@@ -265,7 +265,6 @@ class Runner:
         # SIGUSR1's dump, the stall watch.
         self._watching = False
         self._signals: Optional[SignalCapture] = None
-        self._dump_on_signal: Optional[DumpOnSignal] = None
         self._stall_watch: Optional[StallWatch] = None
         self._keeps_watching = False  # aioboot.run(): from run() through close()
 
@@ -459,9 +458,6 @@ class Runner:
         stall_watch, self._stall_watch = self._stall_watch, None
         if stall_watch is not None:
             stall_watch.stop()
-        dump_on_signal, self._dump_on_signal = self._dump_on_signal, None
-        if dump_on_signal is not None:
-            dump_on_signal.restore()
         signals, self._signals = self._signals, None
         if signals is not None:
             signals.restore()
@@ -471,7 +467,10 @@ class Runner:
             return
         if threading.current_thread() is not threading.main_thread():
             return  # signals are the main thread's; everything else works without them
-        capture = SignalCapture(loop, self._on_signal)
+        # The stop signals, and SIGUSR1 for the task dump: one capture, one set of rules.
+        handlers: dict[int, Callable[[int], None]] = dict.fromkeys(stop_signals(), self._on_signal)
+        handlers.update(dict.fromkeys(dump_signals(), dump_on_signal))
+        capture = SignalCapture(loop, handlers)
         try:
             capture.install()
         except ValueError as exc:
@@ -479,8 +478,6 @@ class Runner:
             logger.debug("stop signals are not handled: %s", exc)
             return
         self._signals = capture
-        self._dump_on_signal = DumpOnSignal(loop)
-        self._dump_on_signal.install()
 
     def _on_signal(self, signum: int) -> None:
         # After main's phase (in close()), the last call's request still decides: a first signal

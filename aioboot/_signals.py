@@ -1,7 +1,7 @@
 """Signal capture: who owns which stop signal, and when.
 
-For the length of a run, SIGINT, SIGTERM (and SIGBREAK where it exists) are routed to a callback
-on the loop's thread, politely: a signal the program (or a library it calls) has taken for itself
+For the length of a run, SIGINT, SIGTERM (and SIGBREAK where it exists), and SIGUSR1 for the task
+dump, are routed to callbacks on the loop's thread, politely: a signal the program (or a library it calls) has taken for itself
 is the program's alone until it lets go, and when the run ends, exactly the handlers and the
 wakeup fd that were there before are given back.
 """
@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 from types import FrameType
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Mapping, Optional, Union
 
 _Handler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
 
@@ -49,7 +49,8 @@ def _is_default(handler: _Handler) -> bool:
 
 
 class SignalCapture:
-    """Routes stop signals to ``on_signal(signum)``, always called on the loop's thread.
+    """Routes each signal of ``handlers`` to its callback, ``handler(signum)``, always called on
+    the loop's thread.
 
     Only a signal at its default disposition is taken (SIG_DFL, or Python's
     ``default_int_handler`` for SIGINT): a handler the program installed before the run is its
@@ -80,12 +81,12 @@ class SignalCapture:
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        on_signal: Callable[[int], None],
+        handlers: Mapping[int, Callable[[int], None]],
         *,
         force_fallback: bool | None = None,
     ) -> None:
         self._loop = loop
-        self._on_signal = on_signal
+        self._handlers = dict(handlers)  # signal -> what it calls on the loop's thread
         if force_fallback is None:
             force_fallback = os.environ.get(FORCE_FALLBACK_ENV, "") not in ("", "0")
         self._force_fallback = force_fallback
@@ -101,7 +102,7 @@ class SignalCapture:
         self._wakeup_fd = signal.set_wakeup_fd(-1)
         signal.set_wakeup_fd(self._wakeup_fd)
         try:
-            for sig in stop_signals():
+            for sig in self._handlers:
                 previous = signal.getsignal(sig)
                 if not _is_default(previous):
                     continue
@@ -185,7 +186,7 @@ class SignalCapture:
             # loop only calls this one because the wakeup fd carries every signal.
             _logger.debug("%s left to the handler the program installed", signal_name(signum))
             return
-        self._on_signal(signum)
+        self._handlers[signum](signum)
 
     def _log_how(self) -> None:
         if not self._previous:
@@ -201,4 +202,4 @@ class SignalCapture:
         # Runs between two bytecodes of the main thread, possibly inside the loop's own code: only
         # hand the signal over, which is what call_soon_threadsafe is safe for.
         with contextlib.suppress(RuntimeError):  # the loop closed under us: the run is ending
-            self._loop.call_soon_threadsafe(self._on_signal, signum)
+            self._loop.call_soon_threadsafe(self._handlers[signum], signum)
