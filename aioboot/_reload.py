@@ -18,17 +18,16 @@ from typing import Callable, Optional
 
 import watchfiles
 
+from ._signals import stop_signals
+
 _WINDOWS = sys.platform == "win32"
 
 if sys.platform == "win32":
-    # What this process takes over while it supervises.
-    _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGBREAK)
     # A Windows process cannot be sent SIGTERM, only killed; a child in a process group of its
     # own can be sent CTRL_BREAK_EVENT, which aioboot reads as a stop signal (SIGBREAK).
     _GRACEFUL_STOP = signal.CTRL_BREAK_EVENT
     _CHILD_FLAGS = subprocess.CREATE_NEW_PROCESS_GROUP
 else:
-    _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
     _GRACEFUL_STOP = signal.SIGTERM
     # The child stays in this process group, so that Ctrl-C at the terminal reaches it directly.
     _CHILD_FLAGS = 0
@@ -156,7 +155,7 @@ class _CapturedSignals:
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> None:
-        for sig in _STOP_SIGNALS:
+        for sig in stop_signals():  # what this process takes over while it supervises
             self._previous[sig] = signal.signal(sig, self._handler)
 
     def __exit__(self, *exc_info: object) -> None:

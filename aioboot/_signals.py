@@ -1,9 +1,9 @@
 """Signal capture: who owns which stop signal, and when.
 
 For the length of a run, SIGINT, SIGTERM (and SIGBREAK where it exists), and SIGUSR1 for the task
-dump, are routed to callbacks on the loop's thread, politely: a signal the program (or a library it calls) has taken for itself
-is the program's alone until it lets go, and when the run ends, exactly the handlers and the
-wakeup fd that were there before are given back.
+dump, are routed to callbacks on the loop's thread, politely: a signal the program (or a library
+it calls) has taken for itself is the program's alone until it lets go, and when the run ends,
+exactly the handlers and the wakeup fd that were there before are given back.
 """
 
 from __future__ import annotations
