@@ -306,7 +306,7 @@ class Runner:
         self._watch()
         stop.start(_create_task(loop, coro, self._context if context is None else context))
         try:
-            escaped = _run_main(loop, stop, shutdown.forced)
+            escaped = _run_main(loop, stop, shutdown)
         finally:
             stop.end()
             if not self._keeps_watching:
@@ -419,7 +419,7 @@ class Runner:
     def _new_stop_request(
         self, loop: asyncio.AbstractEventLoop, shutdown: Shutdown
     ) -> StopRequest[Any]:
-        return StopRequest(loop, self._options.shutdown_timeout, shutdown.force, self._notifier)
+        return StopRequest(loop, self._options.shutdown_timeout, shutdown, self._notifier)
 
     def _tear_down(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
@@ -489,7 +489,7 @@ class Runner:
 
 
 def _run_main(
-    loop: asyncio.AbstractEventLoop, stop: StopRequest[Any], forced: asyncio.Future[None]
+    loop: asyncio.AbstractEventLoop, stop: StopRequest[Any], shutdown: Shutdown
 ) -> Optional[BaseException]:
     """Run the loop until main is done or the exit is forced; the KeyboardInterrupt or
     SystemExit a task raised meanwhile, if any (raised after the shutdown, as asyncio.run
@@ -504,18 +504,20 @@ def _run_main(
         nonlocal main_phase
         if main_phase:
             main_phase = False
+            shutdown.hold_pending_tasks()
             loop.stop()
 
     main.add_done_callback(stop_loop)
-    forced.add_done_callback(stop_loop)
+    shutdown.forced.add_done_callback(stop_loop)
     try:
         loop.run_forever()
     except (KeyboardInterrupt, SystemExit) as exc:
+        shutdown.hold_pending_tasks()
         return exc
     finally:
         main_phase = False
         main.remove_done_callback(stop_loop)
-        forced.remove_done_callback(stop_loop)
+        shutdown.forced.remove_done_callback(stop_loop)
         # On 3.12+ this frame can outlive the call (a traceback keeps the loop's frames): it must
         # not keep main, and all main's frame held, alive with it.
         del main

@@ -59,6 +59,7 @@ class Shutdown:
         self._hooks: list[Callable[[], object]] = []
         self._hooks_done = False
         self._cancel_on_start: set[Cancellable] = set()
+        self._held: set[asyncio.Task[Any]] = set()
 
     # -- what the run registers while it runs ----------------------------------------------------
 
@@ -80,6 +81,14 @@ class Shutdown:
 
     def forget(self, pending: Cancellable) -> None:
         self._cancel_on_start.discard(pending)
+
+    def hold_pending_tasks(self) -> None:
+        """Keep the tasks pending now (a stop was requested, or main's phase ended) alive until
+        the shutdown has cancelled and reported them.  The loop knows its tasks only weakly: a
+        task the program dropped (uvicorn's lifespan task after a forced stop) would otherwise be
+        collected, still pending, by whichever garbage collection comes first, with "Task was
+        destroyed but it is pending" and its cleanup unrun, instead of being cancelled."""
+        self._held = asyncio.all_tasks(self._loop)
 
     def forced_signal(self) -> Optional[int]:
         """The signal that forced the exit, if one did."""
@@ -106,6 +115,12 @@ class Shutdown:
             pending.cancel()
         self._cancel_on_start.clear()
         steps = self._loop.create_task(self._steps())
+        try:
+            self._run_to_the_end(steps)
+        finally:
+            self._held.clear()  # after the report: a held task that failed is in it
+
+    def _run_to_the_end(self, steps: asyncio.Task[None]) -> None:
         while True:
             try:
                 self._loop.run_until_complete(steps)

@@ -12,11 +12,11 @@ import asyncio
 import logging
 import signal
 import sys
-from typing import Any, Callable, Generic, Optional, TypeVar
+from typing import Any, Generic, Optional, TypeVar
 
 from . import _report
 from ._notify import Notifier
-from ._shutdown import announce_step
+from ._shutdown import Shutdown, announce_step
 from ._signals import forcing_signals, signal_name
 
 T = TypeVar("T")
@@ -44,18 +44,19 @@ def exit_for_signal(signum: int) -> BaseException:
 
 
 class StopRequest(Generic[T]):
-    """The stop state of one ``run()`` call on ``loop``; ``force(signum)`` is the runner's."""
+    """The stop state of one ``run()`` call on ``loop``, whose runner shuts down with
+    ``shutdown``."""
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
         shutdown_timeout: Optional[float],
-        force: Callable[[int], None],
+        shutdown: Shutdown,
         notifier: Optional[Notifier] = None,
     ) -> None:
         self._loop = loop
         self._timeout = shutdown_timeout
-        self._force = force
+        self._shutdown = shutdown
         self._notifier = notifier
         self.main: Optional[asyncio.Task[T]] = None
         self.signum: Optional[int] = None
@@ -94,12 +95,12 @@ class StopRequest(Generic[T]):
         second Ctrl-C forces the exit and a repeated SIGTERM is only noted."""
         name = signal_name(signum)
         if not self._requested:
+            self.request(signum)  # first: logging allocates, and may run a garbage collection
             key = "Ctrl-Break" if name == "SIGBREAK" else "Ctrl-C"
             hint = f" ({key} again to force the exit)" if signum in forcing_signals() else ""
             logger.warning("received %s: stopping%s", name, hint)
-            self.request(signum)
         elif signum in forcing_signals():
-            self._force(signum)
+            self._shutdown.force(signum)
             self._cancel_main()
         else:
             logger.info("received %s again: already stopping", name)
@@ -109,6 +110,7 @@ class StopRequest(Generic[T]):
             return  # request_stop() twice, or after main finished: nothing more to do
         self._requested = True
         self.signum = signum
+        self._shutdown.hold_pending_tasks()
         if self._notifier is not None:
             self._notifier.stopping()
         if self._future is not None and not self._future.done():

@@ -336,6 +336,51 @@ def test_a_signal_exit_does_not_keep_what_main_held_alive(loop_name: str) -> Non
     assert refs[0]() is None
 
 
+async def wait_forever_unreferenced(events: list[str]) -> None:
+    """A task nothing references but the future it waits on, which references it back: garbage
+    to the cyclic GC while it is still pending (uvicorn's lifespan task after a forced stop)."""
+    try:
+        await asyncio.get_running_loop().create_future()
+    except asyncio.CancelledError:
+        events.append("cancelled")
+        raise
+
+
+def test_a_task_dropped_by_the_program_is_cancelled_even_if_a_gc_comes_after_main(
+    loop_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    events: list[str] = []
+
+    async def main() -> None:
+        asyncio.ensure_future(wait_forever_unreferenced(events))
+        await asyncio.sleep(0)
+        aioboot.on_shutdown(gc.collect)  # a collection between main's end and the cancellation
+
+    aioboot.run(main(), loop=loop_name)
+    assert events == ["cancelled"]
+    assert "destroyed" not in caplog.text
+
+
+def test_a_task_dropped_by_the_program_is_cancelled_even_if_a_gc_comes_after_a_stop_request(
+    loop_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    events: list[str] = []
+
+    async def main() -> None:
+        asyncio.ensure_future(wait_forever_unreferenced(events))
+        await asyncio.sleep(0)
+        aioboot.request_stop()
+        try:
+            await asyncio.sleep(30)
+        finally:
+            gc.collect()  # main's own cleanup, while the stop is under way
+
+    with pytest.raises(asyncio.CancelledError):
+        aioboot.run(main(), loop=loop_name)
+    assert events == ["cancelled"]
+    assert "destroyed" not in caplog.text
+
+
 def test_request_stop_resolves_the_stop_future_to_none(loop_name: str) -> None:
     async def main() -> object:
         stop = aioboot.stop_future()
