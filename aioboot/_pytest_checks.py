@@ -14,12 +14,13 @@ through the loop's exception handler, which logs it: the plugin reads those reco
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import logging
 import os
 import traceback
 import weakref
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import Any, Optional
 
 import pytest
@@ -27,7 +28,7 @@ import pytest
 from ._loops import ENV_VAR, LoopFactory, choose_loop
 from ._report import UNRETRIEVED, task_label, where_suspended
 from ._tasks import is_unretrieved_failure, tasks_among
-from .pytest_plugin import LEFTOVER_CHOICES, LeftoverTaskWarning
+from .pytest_plugin import LEFTOVER_CHOICES, MARKER, MARKER_CHOICES, LeftoverTaskWarning
 
 LOOP_FACTORIES_HOOK = "pytest_asyncio_loop_factories"
 # The loggers a lost exception is reported on: asyncio's default exception handler (uvloop's
@@ -57,7 +58,7 @@ def enable(config: pytest.Config) -> None:
             ),
             stacklevel=2,
         )
-    config.pluginmanager.register(_Checks(leftover == "error", loops), "aioboot-checks")
+    config.pluginmanager.register(_Checks(leftover, loops), "aioboot-checks")
 
 
 def _chosen_loops(config: pytest.Config) -> dict[str, LoopFactory]:
@@ -99,6 +100,40 @@ class _LoopFactories:
         return self._factories
 
 
+@dataclasses.dataclass(frozen=True)
+class _Policy:
+    """What the checks do for one test: the ini options, as its ``aioboot`` marks change them."""
+
+    lost_exceptions: str = "fail"
+    leftover_tasks: str = "warn"
+
+
+def _policy_for(item: pytest.Item, default: _Policy) -> _Policy:
+    """The test's policy: each of its marks' values, the closest mark's first (the test's own,
+    then its class's, then its module's).  A mark that cannot be read fails the test's setup."""
+    chosen: dict[str, str] = {}
+    for mark in item.iter_markers(MARKER):
+        problem = _mark_problem(mark.args, mark.kwargs)
+        if problem is not None:
+            pytest.fail(f"@pytest.mark.{MARKER}: {problem}", pytrace=False)
+        for key, value in mark.kwargs.items():
+            chosen.setdefault(key, value)
+    return dataclasses.replace(default, **chosen) if chosen else default
+
+
+def _mark_problem(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Optional[str]:
+    accepted = ", ".join(f"{key}=" for key in MARKER_CHOICES)
+    if args:
+        return f"takes keyword arguments only ({accepted}), not {args!r}"
+    for key, value in kwargs.items():
+        choices = MARKER_CHOICES.get(key)
+        if choices is None:
+            return f"unknown argument {key!r}; it takes {accepted}"
+        if value not in choices:
+            return f"{key} must be one of {', '.join(choices)}, not {value!r}"
+    return None
+
+
 class _LostExceptionLog(logging.Handler):
     """Collects the reports of failed tasks garbage-collected with their exception unretrieved
     (asyncio's ``Task.__del__``, through the loop's exception handler), and aioboot.run()'s."""
@@ -136,8 +171,9 @@ def _freeze_hides_objects() -> bool:
 
 
 class _Checks:
-    def __init__(self, leftover_fails: bool, loops: Optional[dict[str, LoopFactory]]) -> None:
-        self._leftover_fails = leftover_fails
+    def __init__(self, leftover: str, loops: Optional[dict[str, LoopFactory]]) -> None:
+        self._default = _Policy(leftover_tasks=leftover)
+        self._policy = self._default  # the running test's
         self._loops = loops
         # Without it a scan would see every task of the session: only collected ones are found.
         self._scans = _freeze_hides_objects()
@@ -156,7 +192,7 @@ class _Checks:
         self._close_window()
 
     def pytest_report_header(self) -> list[str]:
-        leftover = "fail the test" if self._leftover_fails else "warn"
+        leftover = "fail the test" if self._default.leftover_tasks == "error" else "warn"
         lines = [f"aioboot: lost task exceptions fail the test; leftover tasks {leftover}"]
         if not self._scans:
             lines.append(
@@ -178,6 +214,7 @@ class _Checks:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
         self._close_window()
+        self._policy = _policy_for(item, self._default)
         self._window = window = _Window()
         self._log.records.clear()  # anything logged between two tests is nobody's
         gc.freeze()
@@ -291,7 +328,7 @@ class _Checks:
         ]
         problems += [_describe_logged(record) for record in self._log.records]
         self._log.records.clear()
-        return problems
+        return problems if self._policy.lost_exceptions == "fail" else []
 
     def _leftovers(
         self, item: pytest.Item, started: dict[asyncio.Task[Any], str], when: str
@@ -302,12 +339,14 @@ class _Checks:
         for task, origin in started.items():
             if task.done() or task in self._left_running:
                 continue
-            self._left_running[task] = item.nodeid
+            self._left_running[task] = item.nodeid  # its failure is still a lost exception
+            if self._policy.leftover_tasks == "ignore":
+                continue
             text = (
                 f"{task_label(task)} ({origin}) was still pending when {when}; "
                 f"suspended at:\n{where_suspended(task)}"
             )
-            if self._leftover_fails:
+            if self._policy.leftover_tasks == "error":
                 problems.append(text)
             else:
                 item.warn(LeftoverTaskWarning(text))

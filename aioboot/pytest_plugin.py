@@ -11,6 +11,13 @@ from __future__ import annotations
 import pytest
 
 LEFTOVER_CHOICES = ("warn", "error")
+MARKER = "aioboot"
+# What @pytest.mark.aioboot(...) may set for a test, class or module; the first value is the
+# default (for leftover_tasks, the ini option's value is).
+MARKER_CHOICES = {
+    "lost_exceptions": ("fail", "ignore"),
+    "leftover_tasks": (*LEFTOVER_CHOICES, "ignore"),
+}
 
 
 class LeftoverTaskWarning(pytest.PytestWarning):
@@ -43,6 +50,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Declared even when inert: a suite using --strict-markers must not break with it off.
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(lost_exceptions='fail'|'ignore', leftover_tasks='warn'|'error'|'ignore'): "
+        "aioboot's checks for these tests, overriding the ini options (the closest mark wins)",
+    )
     if not (config.getoption("aioboot") or config.getini("aioboot")):
         return
     # Imported only now: a suite that does not enable the plugin pays nothing for it.

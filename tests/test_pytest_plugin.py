@@ -166,10 +166,18 @@ def run_suite(
     ini: str = "",
 ) -> dict[str, tuple[str, str]]:
     """Run SUITE; test name -> (worst outcome over its phases, everything reported about it)."""
+    source = SUITE.format(scope=scope, mode=mode, loop=loop)
+    return run_tests(pytester, source, *args, mode=mode, ini=ini)
+
+
+def run_tests(
+    pytester: pytest.Pytester, source: str, *args: str, mode: str = "strict", ini: str = ""
+) -> dict[str, tuple[str, str]]:
+    """Run the tests in ``source``, as run_suite does."""
     pytester.makeini(
         f"[pytest]\nasyncio_mode = {mode}\nasyncio_default_fixture_loop_scope = function\n{ini}"
     )
-    pytester.makepyfile(test_suite=SUITE.format(scope=scope, mode=mode, loop=loop))
+    pytester.makepyfile(test_suite=source)
     reprec = pytester.inline_run("-p", "no:cacheprovider", *args)
     results: dict[str, tuple[str, str]] = {}
     rank = {"passed": 0, "skipped": 1, "failed": 2}
@@ -303,6 +311,102 @@ def test_leftover_tasks_fail_the_test_when_configured(pytester: pytest.Pytester)
     assert "task 'left-pending' running " in text, text
     assert "suspended at:" in text, text
     assert "WARNING" not in text
+
+
+MARKED = """
+import asyncio
+
+import pytest
+
+pytestmark = pytest.mark.aioboot(leftover_tasks="error")
+
+
+async def fail_soon():
+    await asyncio.sleep(0)
+    raise ValueError("lost on purpose")
+
+
+def lose_a_task():
+    async def main():
+        task = asyncio.create_task(fail_soon(), name="lost")
+        await asyncio.wait([task])
+
+    asyncio.run(main())
+
+
+@pytest.mark.aioboot(lost_exceptions="ignore")
+def test_passes_ignores_its_lost_exception():
+    lose_a_task()
+
+
+def test_passes_after_the_ignored_one():
+    pass  # the ignored exception was consumed, not left for this test
+
+
+def test_fails_loses_without_the_mark():
+    lose_a_task()
+
+
+@pytest.mark.asyncio
+@pytest.mark.aioboot(leftover_tasks="ignore")
+async def test_passes_its_leftover_ignored():
+    asyncio.create_task(asyncio.sleep(30), name="ignored-leftover")
+
+
+@pytest.mark.asyncio
+async def test_fails_leftover_is_an_error_for_the_module():
+    asyncio.create_task(asyncio.sleep(30), name="module-leftover")
+
+
+@pytest.mark.aioboot(leftover_tasks="warn")
+class TestClassMark:
+    @pytest.mark.asyncio
+    async def test_passes_leftover_warns_for_the_class(self):
+        asyncio.create_task(asyncio.sleep(30), name="class-leftover")
+"""
+
+
+def test_a_mark_sets_the_checks_for_a_test_class_or_module(pytester: pytest.Pytester) -> None:
+    results = run_tests(pytester, MARKED, "--aioboot", "--strict-markers")
+    outcome = {name: result[0] for name, result in results.items()}
+    assert outcome == {
+        "test_passes_ignores_its_lost_exception": "passed",
+        "test_passes_after_the_ignored_one": "passed",
+        "test_fails_loses_without_the_mark": "failed",
+        "test_passes_its_leftover_ignored": "passed",
+        "test_fails_leftover_is_an_error_for_the_module": "failed",
+        "test_passes_leftover_warns_for_the_class": "passed",
+    }, results
+    assert "ValueError: lost on purpose" in results["test_fails_loses_without_the_mark"][1]
+    assert "WARNING" not in results["test_passes_its_leftover_ignored"][1]
+    module_leftover = results["test_fails_leftover_is_an_error_for_the_module"][1]
+    assert "task 'module-leftover' running " in module_leftover, module_leftover
+    class_leftover = results["test_passes_leftover_warns_for_the_class"][1]
+    assert "WARNING task 'class-leftover' running " in class_leftover, class_leftover
+
+
+def test_the_mark_is_declared_when_the_plugin_is_off(pytester: pytest.Pytester) -> None:
+    results = run_tests(pytester, MARKED, "--strict-markers", "-k", "ignores")
+    assert results == {"test_passes_ignores_its_lost_exception": ("passed", "")}, results
+
+
+@pytest.mark.parametrize(
+    ("mark", "message"),
+    [
+        ("aioboot('ignore')", "takes keyword arguments only (lost_exceptions=, leftover_tasks=)*"),
+        ("aioboot(lost='ignore')", "unknown argument 'lost'; it takes lost_exceptions=, *"),
+        ("aioboot(leftover_tasks='never')", "leftover_tasks must be one of warn, error, ignore*"),
+    ],
+)
+def test_a_bad_mark_is_a_one_line_error_of_its_test(
+    pytester: pytest.Pytester, mark: str, message: str
+) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(f"import pytest\n@pytest.mark.{mark}\ndef test_marked():\n    pass\n")
+    result = pytester.runpytest("--aioboot", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"@pytest.mark.aioboot: {message}"])
+    assert "Traceback" not in result.stdout.str()
 
 
 @pytest.mark.parametrize(
