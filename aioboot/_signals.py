@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 from types import FrameType
 from typing import Any, Callable, Mapping, Optional, Union
 
@@ -94,6 +95,7 @@ class SignalCapture:
         self._ours: dict[int, _Handler] = {}  # the Python-level handler that means "aioboot's"
         self._via_loop: set[int] = set()
         self._wakeup_fd = -1
+        self._waker: Optional[_Waker] = None
         self._remove_loop_handler: Optional[Callable[[int], bool]] = None
 
     def install(self) -> None:
@@ -112,6 +114,8 @@ class SignalCapture:
         except ValueError:
             self.restore()
             raise
+        if self._previous and self._wakeup_fd == -1:
+            self._waker = _Waker.started(self._loop)
         self._watch_loop_handler_removals()
         if self._force_fallback:
             self._log_how()
@@ -136,6 +140,9 @@ class SignalCapture:
         # Removing the last loop handler resets the wakeup fd to -1, and a Proactor loop's close()
         # does the same (python/cpython#91170); either would leave an earlier owner deaf.
         signal.set_wakeup_fd(self._wakeup_fd)
+        if self._waker is not None:
+            self._waker.close()
+            self._waker = None
 
     def _move_to_loop(self) -> None:
         if not self._previous:
@@ -176,6 +183,8 @@ class SignalCapture:
             self._via_loop.discard(sig)
             signal.signal(sig, self._fallback_handler)
             self._ours[sig] = self._fallback_handler
+            if self._waker is not None:
+                self._waker.arm()  # the loop's last handler gone, the wakeup fd went with it
         _logger.debug(
             "%s is aioboot's again: its other holder removed its handler", signal_name(sig)
         )
@@ -203,3 +212,61 @@ class SignalCapture:
         # hand the signal over, which is what call_soon_threadsafe is safe for.
         with contextlib.suppress(RuntimeError):  # the loop closed under us: the run is ending
             self._loop.call_soon_threadsafe(self._handlers[signum], signum)
+
+
+class _Waker:
+    """The wakeup fd that the ``signal.signal`` path needs, as ``loop.add_signal_handler``
+    sets one for the loop's own handlers.  A signal interrupts the loop's wait in its selector
+    only if it lands in the loop's thread while that thread waits: one landing just before the
+    wait starts, or in another thread, has its Python handler run only once the wait ends on
+    its own (at the next timer, or never).  Python writes each signal to this socket, whose
+    other end the loop watches.
+
+    A loop that sets its own wakeup fd while it runs (uvloop, the Windows proactor) takes the
+    place of this one for that time and gives it back after.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, pair: tuple[socket.socket, socket.socket]
+    ) -> None:
+        self._loop = loop
+        self._reader, self._writer = pair
+
+    @classmethod
+    def started(cls, loop: asyncio.AbstractEventLoop) -> Optional[_Waker]:
+        """Watching and armed; None where the loop cannot watch a socket (the proactor, which
+        sets its own wakeup fd while it runs)."""
+        pair = socket.socketpair()
+        for sock in pair:
+            sock.setblocking(False)
+        waker = cls(loop, pair)
+        try:
+            loop.add_reader(waker._reader.fileno(), waker._drain)
+        except (NotImplementedError, OSError, ValueError) as exc:
+            _logger.debug("no wakeup fd for the signal.signal path: %r", exc)
+            waker._close_sockets()
+            return None
+        waker.arm()
+        return waker
+
+    def arm(self) -> None:
+        """Be the wakeup fd, unless the loop's own is set (it wakes the loop as well)."""
+        mine = self._writer.fileno()
+        current = signal.set_wakeup_fd(mine, warn_on_full_buffer=False)
+        if current not in (-1, mine):
+            signal.set_wakeup_fd(current)
+
+    def close(self) -> None:
+        if not self._loop.is_closed():
+            self._loop.remove_reader(self._reader.fileno())
+        self._close_sockets()
+
+    def _drain(self) -> None:
+        # The bytes only woke the loop; the Python handlers run as it goes back to Python code.
+        with contextlib.suppress(OSError):
+            while self._reader.recv(4096):
+                pass
+
+    def _close_sockets(self) -> None:
+        self._reader.close()
+        self._writer.close()

@@ -143,6 +143,17 @@ def test_an_idle_loop_notices_a_signal(spawn: Spawn, loop_name: str, signal_path
     assert float(noticed.split()[1]) >= ready_at
 
 
+def test_a_signal_another_thread_receives_still_wakes_an_idle_loop(
+    spawn: Spawn, loop_name: str, signal_path: str
+) -> None:
+    # The receiving thread runs Python's C-level handler; the loop's thread, asleep in its
+    # selector, learns of the signal only through the wakeup fd.
+    child = start(spawn, loop_name, signal_path, "idle_wait", "deliver=thread")
+    child.send(signal.SIGTERM)
+    child.wait_for_line("NOTICED")
+    assert child.finish() == 0
+
+
 def test_handlers_are_the_programs_own_again_after_the_run(
     spawn: Spawn, loop_name: str, signal_path: str
 ) -> None:

@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 
 import aioboot
@@ -87,8 +88,14 @@ async def stubborn_task() -> None:
 
 
 async def idle_wait() -> None:
-    """Idle loop, no timers at all: a signal is only noticed if it wakes the loop itself."""
+    """Idle loop, no timers at all: a signal is only noticed if it wakes the loop itself.  With
+    ``deliver=thread``, the kernel delivers the signals to another thread, which cannot interrupt
+    the loop's wait in its selector (only a byte on the wakeup fd can), as a signal may always
+    land in a process with threads, and lands just before the wait starts in one without."""
     stop = aioboot.stop_future()
+    if options.get("deliver") == "thread":
+        threading.Thread(target=threading.Event().wait, name="receiver", daemon=True).start()
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     say("READY", time.monotonic())
     await stop
     say("NOTICED", time.monotonic())
