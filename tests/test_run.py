@@ -409,15 +409,17 @@ def test_request_stop_cancels_a_main_that_did_not_ask_for_the_stop_future(loop_n
 def test_request_stop_from_another_thread(loop_name: str) -> None:
     async def main() -> object:
         stop = aioboot.stop_future()
-        started = threading.Event()
 
         def stopper() -> None:
-            started.set()
             aioboot.request_stop()
             aioboot.request_stop()
 
-        threading.Thread(target=stopper).start()
-        return await stop
+        thread = threading.Thread(target=stopper)
+        thread.start()
+        value = await stop
+        # Both calls within the run: one made after it ended would be refused, as outside a run.
+        await asyncio.to_thread(thread.join)
+        return value
 
     assert aioboot.run(main(), loop=loop_name) is None
 
