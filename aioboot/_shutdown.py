@@ -84,7 +84,7 @@ class Shutdown:
 
     def hold_pending_tasks(self) -> None:
         """Keep the tasks pending now (a stop was requested, or main's phase ended) alive until
-        the shutdown has cancelled and reported them.  The loop knows its tasks only weakly: a
+        the shutdown has cancelled them.  The loop knows its tasks only weakly: a
         task the program dropped (uvicorn's lifespan task after a forced stop) would otherwise be
         collected, still pending, by whichever garbage collection comes first, with "Task was
         destroyed but it is pending" and its cleanup unrun, instead of being cancelled."""
@@ -118,7 +118,7 @@ class Shutdown:
         try:
             self._run_to_the_end(steps)
         finally:
-            self._held.clear()  # after the report: a held task that failed is in it
+            self._held.clear()  # a forced exit skips the cancellation
 
     def _run_to_the_end(self, steps: asyncio.Task[None]) -> None:
         while True:
@@ -198,6 +198,9 @@ class Shutdown:
         with _gc_paused():
             while await self._cancel_round(me, deadline):
                 pass
+            # Let go before the report, which would scan them all: a held task that failed
+            # meanwhile is then reported by asyncio as it is freed, through the same handler.
+            self._held.clear()
 
     async def _cancel_round(
         self, me: Optional[asyncio.Task[Any]], deadline: Optional[float]

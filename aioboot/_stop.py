@@ -110,7 +110,11 @@ class StopRequest(Generic[T]):
             return  # request_stop() twice, or after main finished: nothing more to do
         self._requested = True
         self.signum = signum
-        self._shutdown.hold_pending_tasks()
+        if not self._ended and self.main is not None and self.main.done():
+            # Main has returned, and the callbacks queued before its end (this one) run before
+            # the end of its phase takes its own hold: a signal a library re-raised as it
+            # returned, whose handling allocates, and so may run a garbage collection.
+            self._shutdown.hold_pending_tasks()
         if self._notifier is not None:
             self._notifier.stopping()
         if self._future is not None and not self._future.done():
