@@ -83,8 +83,8 @@ class Shutdown:
         self._cancel_on_start.discard(pending)
 
     def hold_pending_tasks(self) -> None:
-        """Keep the tasks pending now (a stop was requested, or main's phase ended) alive until
-        the shutdown has cancelled them.  The loop knows its tasks only weakly: a
+        """Keep the tasks pending now (main's phase ends, or a stop request lands as it does)
+        alive until the shutdown has cancelled them.  The loop knows its tasks only weakly: a
         task the program dropped (uvicorn's lifespan task after a forced stop) would otherwise be
         collected, still pending, by whichever garbage collection comes first, with "Task was
         destroyed but it is pending" and its cleanup unrun, instead of being cancelled."""
