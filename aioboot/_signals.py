@@ -114,12 +114,12 @@ class SignalCapture:
         except ValueError:
             self.restore()
             raise
-        if self._previous and self._wakeup_fd == -1:
-            self._waker = _Waker.started(self._loop)
         self._watch_loop_handler_removals()
         if self._force_fallback:
+            self._wake_loop_on_fallback_signals()
             self._log_how()
         else:
+            # Until then the loop has a callback ready, so it never waits in its selector.
             self._loop.call_soon(self._move_to_loop)
 
     def restore(self) -> None:
@@ -150,6 +150,8 @@ class SignalCapture:
         for sig in list(self._previous):
             if signal.getsignal(sig) == self._ours[sig] and self._add_loop_handler(sig):
                 self._via_loop.add(sig)
+        if self._via_loop != set(self._previous):
+            self._wake_loop_on_fallback_signals()
         self._log_how()
 
     def _add_loop_handler(self, sig: int) -> bool:
@@ -183,11 +185,20 @@ class SignalCapture:
             self._via_loop.discard(sig)
             signal.signal(sig, self._fallback_handler)
             self._ours[sig] = self._fallback_handler
-            if self._waker is not None:
-                self._waker.arm()  # the loop's last handler gone, the wakeup fd went with it
+            self._wake_loop_on_fallback_signals()
         _logger.debug(
             "%s is aioboot's again: its other holder removed its handler", signal_name(sig)
         )
+
+    def _wake_loop_on_fallback_signals(self) -> None:
+        """A signal handled with ``signal.signal`` must wake the loop (see _Waker), unless a
+        wakeup fd was set before the run: that one is its owner's, not aioboot's to replace."""
+        if self._wakeup_fd != -1:
+            return
+        if self._waker is None:
+            self._waker = _Waker.started(self._loop)
+        else:
+            self._waker.arm()  # the loop's last own handler gone, its wakeup fd went with it
 
     def _deliver(self, signum: int) -> None:
         if signal.getsignal(signum) != self._ours.get(signum):
