@@ -139,19 +139,18 @@ def test_a_program_with_its_own_sigusr1_handler_keeps_it(
 
 @pytest.mark.parametrize("given_as", ["argument", "environment"])
 def test_a_blocked_loop_gives_one_warning_with_the_blocking_line_and_one_end_line(
-    spawn: Spawn, loop_name: str, tmp_path: Path, given_as: str
+    spawn: Spawn, loop_name: str, given_as: str
 ) -> None:
-    flag = tmp_path / "unblock"
-    args = [PYTHON, program("production.py"), "stall", f"flag={flag}"]
+    args = [PYTHON, program("production.py"), "stall"]
     env = child_env(AIOBOOT_LOOP=loop_name)
     if given_as == "argument":
         args.append("stall_warning=0.2")
     else:
         env["AIOBOOT_STALL_WARNING"] = "0.2"
-    child = spawn(args, env=env)
+    child = spawn(args, env=env, stdin=True)
     child.wait_for_line("READY")
     child.wait_for_stderr(STALL)
-    flag.touch()
+    child.write_line("unblock")
     child.wait_for_line("UNBLOCKED")
     assert child.finish() == 0
     assert child.stderr.count(STALL) == 1
@@ -159,8 +158,8 @@ def test_a_blocked_loop_gives_one_warning_with_the_blocking_line_and_one_end_lin
     warning = child.stderr[child.stderr.index(STALL) : child.stderr.index(STALL_END)]
     assert "(stall_warning=0.2)" in warning
     assert "task 'the-blocker' running blocker() is blocking it" in warning
-    assert "time.sleep(0.01)  # THE BLOCKING LINE" in warning
-    assert "in block_until_file_exists" in warning
+    assert "sys.stdin.readline()  # THE BLOCKING LINE" in warning
+    assert "in block_until_told" in warning
 
 
 def test_the_launcher_refuses_a_bad_stall_warning_in_one_line(tmp_path: Path) -> None:

@@ -98,6 +98,7 @@ def start(
     loop_name: str,
     *options: str,
     fallback: bool = False,
+    stdin: bool = False,
     **env: str,
 ) -> Child:
     environment = child_env(
@@ -109,7 +110,9 @@ def start(
     for inherited in ("WATCHDOG_USEC", "WATCHDOG_PID"):  # from a test run under systemd
         if inherited not in env:
             environment.pop(inherited, None)
-    child: Child = spawn([PYTHON, program("production.py"), "serve", *options], env=environment)
+    child: Child = spawn(
+        [PYTHON, program("production.py"), "serve", *options], env=environment, stdin=stdin
+    )
     child.wait_for_line("READY")
     return child
 
@@ -172,16 +175,15 @@ def test_watchdog_pings_come_from_the_loop_every_half_interval(
 
 
 def test_pings_stop_while_a_coroutine_blocks_the_loop_and_resume_after(
-    spawn: Spawn, manager: Manager, loop_name: str, tmp_path: Path
+    spawn: Spawn, manager: Manager, loop_name: str
 ) -> None:
-    flag = tmp_path / "unblock"
-    child = start(spawn, manager, loop_name, f"flag={flag}", WATCHDOG_USEC="100000")
+    child = start(spawn, manager, loop_name, "block=stdin", stdin=True, WATCHDOG_USEC="100000")
     child.wait_for_line("BLOCKING")
     # Every ping sent before the loop blocked is already queued: a datagram is queued by the
     # sendto() itself, and the child printed BLOCKING after its last ping.
     assert ["WATCHDOG=1"] in [d.fields for d in manager.drain()]
     assert manager.receive(timeout=0.5) is None  # ten intervals: not one ping while blocked
-    flag.touch()
+    child.write_line("unblock")
     child.wait_for_line("UNBLOCKED")
     manager.expect("WATCHDOG=1")
     child.send(signal.SIGTERM)

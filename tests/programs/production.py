@@ -7,11 +7,9 @@ service manager from NOTIFY_SOCKET / WATCHDOG_USEC, as a user's program would ge
 
 import asyncio
 import logging
-import os
 import signal
 import sys
 import threading
-import time
 
 import aioboot
 
@@ -23,10 +21,10 @@ def say(*words: object) -> None:
     print(*words, flush=True)
 
 
-def block_until_file_exists(path: str) -> None:
-    """Blocks the loop (when called from a coroutine) until the test creates ``path``."""
-    while not os.path.exists(path):
-        time.sleep(0.01)  # THE BLOCKING LINE
+def block_until_told() -> None:
+    """Blocks the loop (when called from a coroutine) in one call, as a real blocking call would,
+    until the test writes a line on stdin: the stack shows the same line whenever it is read."""
+    sys.stdin.readline()  # THE BLOCKING LINE
 
 
 # -- dump ----------------------------------------------------------------------------------------
@@ -70,7 +68,7 @@ async def stuck() -> int:
 
 
 async def blocker() -> None:
-    block_until_file_exists(options["flag"])
+    block_until_told()
 
 
 async def stall() -> None:
@@ -95,10 +93,10 @@ async def serve() -> int:
     stop = aioboot.stop_future()
     aioboot.ready(status="serving")
     say("READY")
-    if "flag" in options:
+    if options.get("block") == "stdin":
         await asyncio.sleep(0)
         say("BLOCKING")
-        block_until_file_exists(options["flag"])
+        block_until_told()
         say("UNBLOCKED")
     say("STOP", await stop)
     return 0
