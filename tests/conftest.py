@@ -214,6 +214,13 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_env(loop_name: str, signal_path: str = "loop", **extra: str) -> dict[str, str]:
+    """A child's environment for a run on ``loop_name`` whose signals take ``signal_path``: the
+    loop's own handlers, or (``"fallback"``) the ``signal.signal`` path that Windows uses."""
+    fallback = "1" if signal_path == "fallback" else "0"
+    return child_env(AIOBOOT_LOOP=loop_name, _AIOBOOT_SIGNAL_FALLBACK=fallback, **extra)
+
+
 Spawn = Callable[..., Child]
 
 

@@ -15,7 +15,16 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, Child, Spawn, aioboot_reports, child_env, posix_only, program
+from conftest import (
+    PYTHON,
+    Child,
+    Spawn,
+    aioboot_reports,
+    child_env,
+    posix_only,
+    program,
+    run_env,
+)
 
 import aioboot
 
@@ -26,8 +35,10 @@ STALL = "the event loop has not turned for"
 STALL_END = "the event loop turned again after a stall of"
 
 
-def start(spawn: Spawn, loop_name: str, scenario: str, *options: str, fallback: bool) -> Child:
-    env = child_env(AIOBOOT_LOOP=loop_name, _AIOBOOT_SIGNAL_FALLBACK="1" if fallback else "0")
+def start(
+    spawn: Spawn, loop_name: str, scenario: str, *options: str, signal_path: str = "loop"
+) -> Child:
+    env = run_env(loop_name, signal_path)
     child: Child = spawn([PYTHON, program("production.py"), scenario, *options], env=env)
     child.wait_for_line("READY")
     return child
@@ -95,7 +106,7 @@ def test_dump_outside_a_loop_lists_the_threads_only() -> None:
 def test_sigusr1_dumps_tasks_and_threads_and_the_program_goes_on(
     spawn: Spawn, loop_name: str, signal_path: str
 ) -> None:
-    child = start(spawn, loop_name, "stuck", fallback=signal_path == "fallback")
+    child = start(spawn, loop_name, "stuck", signal_path=signal_path)
     child.send(signal.SIGUSR1)
     child.wait_for_stderr("--- end of aioboot dump ---")
     child.send(signal.SIGTERM)  # still running, still stoppable
@@ -124,7 +135,7 @@ def test_sigusr1_dumps_tasks_and_threads_and_the_program_goes_on(
 def test_a_program_with_its_own_sigusr1_handler_keeps_it(
     spawn: Spawn, loop_name: str, signal_path: str
 ) -> None:
-    child = start(spawn, loop_name, "stuck", "own_usr1=1", fallback=signal_path == "fallback")
+    child = start(spawn, loop_name, "stuck", "own_usr1=1", signal_path=signal_path)
     child.send(signal.SIGUSR1)
     child.wait_for_line("OWN-USR1")
     child.send(signal.SIGTERM)
@@ -176,7 +187,7 @@ def test_the_launcher_refuses_a_bad_stall_warning_in_one_line(tmp_path: Path) ->
 
 
 def test_an_idle_loop_gives_no_stall_warning(spawn: Spawn, loop_name: str) -> None:
-    child = start(spawn, loop_name, "idle", "idle=1.5", "stall_warning=0.5", fallback=False)
+    child = start(spawn, loop_name, "idle", "idle=1.5", "stall_warning=0.5")
     child.wait_for_line("DONE")
     assert child.finish() == 0
     assert STALL not in child.stderr

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NamedTuple, Optional
 
 import pytest
-from conftest import CHILD_TIMEOUT, PYTHON, Child, Spawn, child_env, posix_only, program
+from conftest import CHILD_TIMEOUT, PYTHON, Child, Spawn, posix_only, program, run_env
 
 import aioboot
 
@@ -97,16 +97,11 @@ def start(
     manager: Manager,
     loop_name: str,
     *options: str,
-    fallback: bool = False,
+    signal_path: str = "loop",
     stdin: bool = False,
     **env: str,
 ) -> Child:
-    environment = child_env(
-        AIOBOOT_LOOP=loop_name,
-        _AIOBOOT_SIGNAL_FALLBACK="1" if fallback else "0",
-        NOTIFY_SOCKET=manager.name,
-        **env,
-    )
+    environment = run_env(loop_name, signal_path, NOTIFY_SOCKET=manager.name, **env)
     for inherited in ("WATCHDOG_USEC", "WATCHDOG_PID"):  # from a test run under systemd
         if inherited not in env:
             environment.pop(inherited, None)
@@ -125,7 +120,7 @@ def without_pings(datagrams: list[list[str]]) -> list[list[str]]:
 def test_ready_then_stopping_then_each_shutdown_step_then_exit(
     spawn: Spawn, manager: Manager, loop_name: str, signal_path: str
 ) -> None:
-    child = start(spawn, manager, loop_name, "timeout=5", fallback=signal_path == "fallback")
+    child = start(spawn, manager, loop_name, "timeout=5", signal_path=signal_path)
     assert manager.expect("READY=1").fields == ["READY=1", "STATUS=serving"]
     child.send(signal.SIGTERM)
     status, datagrams = manager.until_exit(child)

@@ -11,7 +11,7 @@ import threading
 import warnings
 import weakref
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from conftest import ASYNCIO_REFUSAL, posix_only
@@ -346,34 +346,28 @@ async def wait_forever_unreferenced(events: list[str]) -> None:
         raise
 
 
-def test_a_task_dropped_by_the_program_is_cancelled_even_if_a_gc_comes_after_main(
-    loop_name: str, caplog: pytest.LogCaptureFixture
+def gc_in_a_shutdown_hook() -> None:
+    aioboot.on_shutdown(gc.collect)  # a collection between main's end and the cancellation
+
+
+def gc_as_a_stop_lands_late() -> None:
+    # Queued before main's end, so run after it and before its phase ends: as the signal uvicorn
+    # re-raises while serve() returns, handled on the signal.signal path.
+    loop = asyncio.get_running_loop()
+    loop.call_soon(aioboot.request_stop)
+    loop.call_soon(gc.collect)
+
+
+@pytest.mark.parametrize("then", [gc_in_a_shutdown_hook, gc_as_a_stop_lands_late])
+def test_a_task_dropped_by_the_program_is_cancelled_even_if_a_gc_comes_before_the_shutdown(
+    loop_name: str, caplog: pytest.LogCaptureFixture, then: Callable[[], None]
 ) -> None:
     events: list[str] = []
 
     async def main() -> None:
         asyncio.ensure_future(wait_forever_unreferenced(events))
         await asyncio.sleep(0)
-        aioboot.on_shutdown(gc.collect)  # a collection between main's end and the cancellation
-
-    aioboot.run(main(), loop=loop_name)
-    assert events == ["cancelled"]
-    assert "destroyed" not in caplog.text
-
-
-def test_a_task_dropped_by_the_program_is_cancelled_even_if_a_gc_comes_as_a_stop_lands_late(
-    loop_name: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    events: list[str] = []
-
-    async def main() -> None:
-        asyncio.ensure_future(wait_forever_unreferenced(events))
-        await asyncio.sleep(0)
-        # Queued before main's end, so run after it and before its phase ends: as the signal
-        # uvicorn re-raises while serve() returns, handled on the signal.signal path.
-        loop = asyncio.get_running_loop()
-        loop.call_soon(aioboot.request_stop)
-        loop.call_soon(gc.collect)
+        then()
 
     aioboot.run(main(), loop=loop_name)
     assert events == ["cancelled"]

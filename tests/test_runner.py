@@ -25,9 +25,9 @@ from conftest import (
     Child,
     Spawn,
     aioboot_reports,
-    child_env,
     posix_only,
     program,
+    run_env,
 )
 
 import aioboot
@@ -596,11 +596,7 @@ EXIT_SIGTERM = 128 + signal.SIGTERM
 def start_runner_program(
     spawn: Spawn, loop_name: str, signal_path: str, scenario: str, timeout: float
 ) -> Child:
-    env = child_env(
-        AIOBOOT_LOOP=loop_name,
-        _AIOBOOT_SIGNAL_FALLBACK="1" if signal_path == "fallback" else "0",
-        RUNNER_TIMEOUT=str(timeout),
-    )
+    env = run_env(loop_name, signal_path, RUNNER_TIMEOUT=str(timeout))
     child: Child = spawn([PYTHON, program("runner.py"), scenario], env=env)
     child.wait_for_line("READY")
     return child

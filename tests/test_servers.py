@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import pytest
-from conftest import LOOPS, PROGRAMS, PYTHON, Child, Spawn, child_env, posix_only
+from conftest import LOOPS, PROGRAMS, PYTHON, Child, Spawn, child_env, posix_only, run_env
 
 pytestmark = [pytest.mark.timeout(60), posix_only]
 
@@ -221,9 +221,7 @@ def start_server(spawn: Spawn, run: Run) -> Child:
         "script": [PYTHON, str(SERVERS / f"{run.module}.py")],
         "launcher": [PYTHON, "-m", "aioboot", f"{run.module}:main"],
     }[run.runner]
-    fallback = "1" if run.signal_path == "fallback" else "0"
-    env = child_env(AIOBOOT_LOOP=run.loop, _AIOBOOT_SIGNAL_FALLBACK=fallback)
-    return spawn(args, env=env, cwd=SERVERS)
+    return spawn(args, env=run_env(run.loop, run.signal_path), cwd=SERVERS)
 
 
 def ready_port(child: Child) -> int:

@@ -7,7 +7,7 @@ import signal
 from typing import Optional
 
 import pytest
-from conftest import PYTHON, Child, Spawn, child_env, posix_only, program
+from conftest import PYTHON, Child, Spawn, posix_only, program, run_env
 
 pytestmark = [pytest.mark.timeout(60), posix_only]
 
@@ -23,13 +23,10 @@ def start(
     env: Optional[dict[str, str]] = None,
     stdin: bool = False,
 ) -> Child:
-    extra = {
-        "AIOBOOT_LOOP": loop_name,
-        "_AIOBOOT_SIGNAL_FALLBACK": "1" if signal_path == "fallback" else "0",
-    }
-    extra.update(env or {})
     child: Child = spawn(
-        [PYTHON, program("scenario.py"), scenario, *options], env=child_env(**extra), stdin=stdin
+        [PYTHON, program("scenario.py"), scenario, *options],
+        env=run_env(loop_name, signal_path, **(env or {})),
+        stdin=stdin,
     )
     child.wait_for_line("READY")
     return child
@@ -133,25 +130,19 @@ def test_a_storm_of_signals_gives_one_clean_shutdown(
     assert "forcing the exit" not in child.stderr
 
 
-def test_an_idle_loop_notices_a_signal(spawn: Spawn, loop_name: str, signal_path: str) -> None:
-    # No timer is pending in the child: only the signal itself can wake its loop.
-    child = start(spawn, loop_name, signal_path, "idle_wait")
+@pytest.mark.parametrize("deliver", ["main", "thread"])
+def test_an_idle_loop_notices_a_signal(
+    spawn: Spawn, loop_name: str, signal_path: str, deliver: str
+) -> None:
+    # No timer is pending in the child: only the signal itself can wake its loop.  Delivered to
+    # another thread, it runs Python's C-level handler there, and the loop's thread, asleep in its
+    # selector, learns of it only through the wakeup fd.
+    child = start(spawn, loop_name, signal_path, "idle_wait", f"deliver={deliver}")
     child.send(signal.SIGTERM)
     noticed = child.wait_for_line("NOTICED")
     assert child.finish() == 0
     ready_at = float(next(line for line in child.lines if line.startswith("READY")).split()[1])
     assert float(noticed.split()[1]) >= ready_at
-
-
-def test_a_signal_another_thread_receives_still_wakes_an_idle_loop(
-    spawn: Spawn, loop_name: str, signal_path: str
-) -> None:
-    # The receiving thread runs Python's C-level handler; the loop's thread, asleep in its
-    # selector, learns of the signal only through the wakeup fd.
-    child = start(spawn, loop_name, signal_path, "idle_wait", "deliver=thread")
-    child.send(signal.SIGTERM)
-    child.wait_for_line("NOTICED")
-    assert child.finish() == 0
 
 
 def test_handlers_are_the_programs_own_again_after_the_run(
