@@ -11,9 +11,10 @@ import asyncio
 from typing import Callable, Optional, TypeVar
 
 from ._diagnose import dump_tasks
-from ._helpers import ScheduledCall, call_at, call_later, wait_any
 from ._notify import ready
-from ._runner import Runner, current_run, run, run_to_stop
+from ._runner import Runner, current_run, run, run_for_this_thread
+from ._scheduled import ScheduledCall, call_at, call_later
+from ._wait_any import wait_any
 
 __version__ = "0.1.0"
 
@@ -47,7 +48,7 @@ def stop_future() -> asyncio.Future[Optional[int]]:
     Each call returns a shielded view of the same request, so cancelling one awaiter does not
     cancel it for the others.  Raises ``RuntimeError`` outside :func:`run`'s loop thread.
     """
-    return current_run("stop_future()")._stop_future()
+    return current_run("stop_future()").stop_future()
 
 
 def request_stop() -> None:
@@ -58,7 +59,7 @@ def request_stop() -> None:
     forces the exit).  Raises ``RuntimeError`` when no run is active, or when several are active
     and the call is made from outside all of them.
     """
-    run_to_stop("request_stop()")._request_stop_threadsafe()
+    run_for_this_thread("request_stop()").request_stop()
 
 
 def on_shutdown(callback: _Hook) -> _Hook:
@@ -73,5 +74,5 @@ def on_shutdown(callback: _Hook) -> _Hook:
     Returns ``callback``, so it works as a decorator.  Raises ``RuntimeError`` outside
     :func:`run`'s loop thread or once the hooks have run, ``TypeError`` for a non-callable.
     """
-    current_run("on_shutdown()")._add_shutdown_hook(callback)
+    current_run("on_shutdown()").add_shutdown_hook(callback)
     return callback

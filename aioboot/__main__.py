@@ -28,9 +28,8 @@ if TYPE_CHECKING:
     from importlib.machinery import ModuleSpec
 
 from . import __version__, run
-from ._diagnose import checked_stall_warning
+from ._arguments import DEFAULT_SHUTDOWN_TIMEOUT, checked_shutdown_timeout, checked_stall_warning
 from ._loops import NAMES, choose_loop
-from ._runner import DEFAULT_SHUTDOWN_TIMEOUT, checked_shutdown_timeout
 from ._stop import SignalExit
 
 # Launcher options that take a value: the command line is split at the first argument that is

@@ -19,7 +19,6 @@ import traceback
 from types import FrameType
 from typing import Any, Callable, Optional, TextIO, Union
 
-from ._checks import checked_seconds
 from ._report import task_label, where_suspended
 
 logger = logging.getLogger("aioboot")
@@ -258,25 +257,3 @@ class StallWatch:
                 "".join(traceback.format_stack(frame)).rstrip("\n") if frame else "  (unknown)",
             )
         return now + self._interval
-
-
-STALL_WARNING_ENV = "AIOBOOT_STALL_WARNING"
-
-
-def checked_stall_warning(value: object, caller: str = "run()") -> Optional[float]:
-    """``stall_warning=`` as seconds, or None for off: None reads ``$AIOBOOT_STALL_WARNING``
-    (unset or empty: off), and 0 is off too.  TypeError/ValueError naming what is wrong."""
-    name = "stall_warning"
-    if value is None:
-        text = os.environ.get(STALL_WARNING_ENV, "").strip()
-        if not text:
-            return None
-        name = f"${STALL_WARNING_ENV}"
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError(
-                f"aioboot.{caller}: {name} must be a number of seconds, not {text!r}"
-            ) from None
-    seconds = checked_seconds(value, name, caller, minimum=0.0)
-    return seconds or None

@@ -130,3 +130,11 @@ def make_loop(chosen: ChosenLoop) -> asyncio.AbstractEventLoop:
     if not callable(getattr(loop, "run_forever", None)):
         raise TypeError(f"loop factory {chosen.name} returned {loop!r}, not an event loop")
     return loop
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop running in this thread, or None (``asyncio.get_running_loop`` raises instead)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

@@ -29,11 +29,24 @@ from typing import (
     Union,
 )
 
-from . import _report, _tasks
-from ._checks import checked_seconds
-from ._diagnose import StallWatch, checked_stall_warning, dump_on_signal, dump_signals
+from . import _report, _task_failures
+from ._arguments import (
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    checked_flag,
+    checked_optional_flag,
+    checked_shutdown_timeout,
+    checked_stall_warning,
+)
+from ._callables import (
+    arguments_refusal,
+    as_coroutine,
+    close_unawaited,
+    gives_awaitable,
+    why_not_async,
+)
+from ._diagnose import StallWatch, dump_on_signal, dump_signals
 from ._executor import DaemonThreadPool
-from ._loops import ChosenLoop, LoopFactory, LoopSpec, choose_loop, make_loop
+from ._loops import ChosenLoop, LoopFactory, LoopSpec, choose_loop, make_loop, running_loop
 from ._notify import Notifier
 from ._shutdown import Cancellable, Shutdown
 from ._signals import SignalCapture, stop_signals
@@ -44,9 +57,6 @@ T = TypeVar("T")
 logger = logging.getLogger("aioboot")
 
 Main = Union[Coroutine[Any, Any, T], Awaitable[T], Callable[[], Coroutine[Any, Any, T]]]
-
-# Under Docker's 10 s stop grace period, so the report of what is stuck gets out before a SIGKILL.
-DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 
 _runners: dict[asyncio.AbstractEventLoop, Runner] = {}
 _runners_lock = threading.Lock()
@@ -83,25 +93,13 @@ class Options(NamedTuple):
         handle_signals: object,
         stall_warning: object,
     ) -> Options:
-        if debug is not None and not isinstance(debug, bool):
-            raise TypeError(f"debug must be True, False or None, not {debug!r}")
-        for name, value in (("stop_on_error", stop_on_error), ("handle_signals", handle_signals)):
-            if not isinstance(value, bool):
-                raise TypeError(f"{name} must be True or False, not {value!r}")
         return cls(
-            debug,
+            checked_optional_flag(debug, "debug"),
             checked_shutdown_timeout(shutdown_timeout),
-            stop_on_error,  # type: ignore[arg-type]
-            handle_signals,  # type: ignore[arg-type]
+            checked_flag(stop_on_error, "stop_on_error"),
+            checked_flag(handle_signals, "handle_signals"),
             checked_stall_warning(stall_warning),
         )
-
-
-def checked_shutdown_timeout(value: object) -> Optional[float]:
-    """``value`` as seconds (None: wait forever); TypeError/ValueError saying what is wrong."""
-    if value is None:
-        return None
-    return checked_seconds(value, "shutdown_timeout", "run()", minimum=0.0)
 
 
 def run(
@@ -115,15 +113,52 @@ def run(
     loop_factory: LoopFactory | None = None,
     stall_warning: float | None = None,
 ) -> T:
+    """Run ``main`` on a new event loop until it completes, then shut down and close the loop;
+    return main's result.  A drop-in for :func:`asyncio.run`.
+
+    ``main`` is a coroutine (on 3.14+, any awaitable, as :func:`asyncio.run` takes) or an async
+    callable that takes no arguments: an ``async def`` function, a :func:`functools.partial` or
+    :func:`functools.wraps` wrapper of one, an object with an ``async def __call__``, or a
+    function marked with :func:`inspect.markcoroutinefunction`.  A plain function is refused
+    without being called.
+
+    What it adds to :func:`asyncio.run`:
+
+    * **The loop**: ``loop`` is ``"auto"`` (uvloop on POSIX CPython, winloop on Windows, asyncio
+      otherwise; ``None`` reads ``$AIOBOOT_LOOP``, else auto), ``"asyncio"``, ``"uvloop"``,
+      ``"winloop"``, an import path ``"module:factory"`` or a callable returning a new loop;
+      ``loop_factory`` is :func:`asyncio.run`'s own argument (not both).
+    * **Stop signals** (``handle_signals=True``, in the main thread): SIGINT, SIGTERM (and SIGBREAK
+      on Windows) at their default disposition ask the run to stop.  Main is cancelled, or, if it
+      called :func:`aioboot.stop_future`, that future resolves and main has ``shutdown_timeout``
+      seconds to return.  A second Ctrl-C forces the exit; a repeated SIGTERM is only logged.  A
+      handler the program installs itself is left to it.
+    * **A bounded shutdown**, in a fixed order: :func:`aioboot.on_shutdown` hooks, then every
+      remaining task cancelled, async generators finalised, the default executor shut down, and
+      the report of task exceptions nobody retrieved.  Each wait is bounded by
+      ``shutdown_timeout`` seconds (``None``: unbounded); whatever refuses to stop is named.
+    * ``stop_on_error=True`` stops the run at the first task that fails unobserved, and raises
+      that exception; ``stall_warning=SECONDS`` logs where the loop is blocked when a callback
+      runs longer than that (``None`` reads ``$AIOBOOT_STALL_WARNING``; 0 is off).
+
+    Outcome: main's result, or the exception it raised.  When a stop signal ended the run:
+    ``KeyboardInterrupt`` for SIGINT, ``SystemExit(128 + N)`` for another signal N (the
+    ``python -m aioboot`` launcher ends its process by the signal itself); a main that awaited
+    :func:`aioboot.stop_future` and returned keeps its own outcome.  A ``KeyboardInterrupt`` or
+    ``SystemExit`` raised by a task is raised after the shutdown.
+
+    Raises ``RuntimeError`` when called from a running event loop (``main`` is closed unrun),
+    ``TypeError``/``ValueError`` for a ``main`` that is not a coroutine or an async callable
+    (asyncio's own wording) and for a bad option (the message names it).
+    """
     try:
         _refuse_running_loop("aioboot.run()")  # first, as asyncio.run checks it before main
     except RuntimeError:
-        if asyncio.iscoroutine(main):
-            main.close()  # it will never run: no "never awaited" warning on top of the error
+        close_unawaited(main)
         raise
-    coro = as_coroutine(main)
+    coro = main_coroutine(main, "aioboot.run()")
     try:
-        runner = Runner(
+        runner = _WholeCallRunner(
             loop=loop,
             debug=debug,
             shutdown_timeout=shutdown_timeout,
@@ -132,55 +167,36 @@ def run(
             loop_factory=loop_factory,
             stall_warning=stall_warning,
         )
-        runner._lazy_init()
+        runner.get_loop()  # now, so that a failure to make it closes the coroutine
     except BaseException:
-        coro.close()  # it will never run: no "never awaited" warning on top of the real error
+        close_unawaited(coro)
         raise
-    # One watch from the start of the call to the end of the shutdown: no moment in between
-    # when a signal would meet the handler the program had before.
-    runner._keeps_watching = True
     with runner:
         return runner.run(coro)
 
 
-def as_coroutine(main: Main[T], caller: str = "aioboot.run()") -> Coroutine[Any, Any, T]:
+def main_coroutine(main: Main[T], caller: str) -> Coroutine[Any, Any, T]:
     """Accept what ``asyncio.run`` accepts (a coroutine; on 3.14 any awaitable) and an async
-    function taking no arguments.  A plain function is never called to find out what it returns."""
+    callable taking no arguments (``_callables.gives_awaitable``).  A plain function is never
+    called to find out what it returns."""
     if asyncio.iscoroutine(main):
         return main
-    if inspect.iscoroutinefunction(main):
-        _check_callable_without_arguments(main, caller)
-        return main()
+    if callable(main) and gives_awaitable(main):
+        refusal = arguments_refusal(main)
+        if refusal is not None:
+            raise _NotACoroutineError(
+                f"{caller}: {_REFUSAL}, got {main!r}, which needs arguments ({refusal}); "
+                "pass the coroutine instead, e.g. main(arg)"
+            )
+        return as_coroutine(main(), main)
     if inspect.isawaitable(main) and (_AWAITABLE_FUTURES or not isinstance(main, asyncio.Future)):
-        return _await(main)
-    hint = (
-        "; it is a plain function: pass an async function or a coroutine object"
-        if callable(main)
-        else ""
-    )
+        return as_coroutine(main, main)
+    hint = f"; {why_not_async(main)}" if callable(main) else ""
     raise _NotACoroutineError(f"{caller}: {_REFUSAL}, got {main!r}{hint}")
 
 
-async def _await(awaitable: Awaitable[T]) -> T:
-    return await awaitable
-
-
-def _check_callable_without_arguments(fn: Callable[..., Any], caller: str) -> None:
-    try:
-        inspect.signature(fn).bind()
-    except TypeError:
-        raise _NotACoroutineError(
-            f"{caller}: {_REFUSAL}, got the async function {fn!r}, which needs "
-            "arguments; pass the coroutine instead, e.g. main(arg)"
-        ) from None
-    except ValueError:  # no signature available (some builtins): let the call itself decide
-        pass
-
-
 def _refuse_running_loop(caller: str) -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
+    if running_loop() is None:
         return
     raise RuntimeError(
         f"{caller} cannot be called from a running event loop; "
@@ -188,26 +204,23 @@ def _refuse_running_loop(caller: str) -> None:
     )
 
 
-def current_run(caller: str) -> Runner:
-    """The runner whose loop is running in this thread."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
+def current_run(caller: str) -> RunControl:
+    """The run whose loop is running in this thread."""
+    loop = running_loop()
     found = _runners.get(loop) if loop is not None else None
     if found is None:
         raise RuntimeError(f"aioboot.{caller} must be called inside aioboot.run() or a Runner")
-    return found
+    return found.control
 
 
-def run_to_stop(caller: str) -> Runner:
-    """The runner to stop from this thread: the one running here, else the only open one."""
+def run_for_this_thread(caller: str) -> RunControl:
+    """The run a call from this thread is for: the one running here, else the only open one."""
     with contextlib.suppress(RuntimeError):
         return current_run(caller)
     with _runners_lock:
         active = list(_runners.values())
     if len(active) == 1:
-        return active[0]
+        return active[0].control
     if not active:
         raise RuntimeError(f"aioboot.{caller}: no aioboot.run() is active")
     raise RuntimeError(
@@ -223,6 +236,10 @@ class _State(enum.Enum):
 
 
 class Runner:
+    # aioboot.run(): one watch from the start of the call to the end of the shutdown, so no moment
+    # in between has a signal meet the handler the program had before.
+    _watches_until_closed = False
+
     """A context manager that owns one event loop, as ``asyncio.Runner`` does, with everything
     ``aioboot.run()`` adds: the loop choice, stop signals handled during each :meth:`run` call,
     the ordered and bounded shutdown in :meth:`close`, and the report of lost task exceptions.
@@ -259,14 +276,14 @@ class Runner:
         self._context: Optional[contextvars.Context] = None
         self._shutdown: Optional[Shutdown] = None
         self._stop: Optional[StopRequest[Any]] = None  # the current run() call's, or the last's
-        self._failure_watch: Optional[_tasks.FailureWatch] = None
+        self._failure_watch: Optional[_task_failures.FailureWatch] = None
         self._notifier: Optional[Notifier] = None
         # While the loop runs for the runner (each run() call, and close()): the stop signals,
         # SIGUSR1's dump, the stall watch.
         self._watching = False
         self._signals: Optional[SignalCapture] = None
         self._stall_watch: Optional[StallWatch] = None
-        self._keeps_watching = False  # aioboot.run(): from run() through close()
+        self.control = RunControl(self)
 
     def __enter__(self) -> Runner:
         self._lazy_init()
@@ -291,13 +308,13 @@ class Runner:
         ``SystemExit(128 + N)`` for signal N, main's own outcome for a program that awaited
         ``stop_future()``.  ``context``: as ``asyncio.Runner.run`` (3.11+ runs the task in it;
         3.9/3.10 in a copy of it, as their tasks always copy)."""
-        coro = as_coroutine(coro, "aioboot.Runner.run()")
+        coro = main_coroutine(coro, "aioboot.Runner.run()")
         _refuse_running_loop("Runner.run()")  # as asyncio.Runner: the coroutine is not closed
         loop = self._require_loop()
         shutdown = self._shutdown
         assert shutdown is not None
         if shutdown.forced_signal() is not None:
-            coro.close()
+            close_unawaited(coro)
             raise RuntimeError("aioboot.Runner: the exit was forced; the runner can only close")
         stop: StopRequest[T] = self._new_stop_request(loop, shutdown)
         self._stop = stop
@@ -309,7 +326,7 @@ class Runner:
             escaped = _run_main(loop, stop, shutdown)
         finally:
             stop.end()
-            if not self._keeps_watching:
+            if not self._watches_until_closed:
                 self._unwatch()
         forced_by = shutdown.forced_signal()
         if forced_by is not None:
@@ -345,29 +362,6 @@ class Runner:
         late_exit = stop.late_exit()
         if late_exit is not None:
             raise late_exit
-
-    # -- what aioboot's functions reach through current_run() / run_to_stop() --------------------
-
-    def _stop_future(self) -> asyncio.Future[Optional[int]]:
-        return self._require_stop().stop_future()
-
-    def _request_stop_threadsafe(self) -> None:
-        # The call running now: a request never carries over to the next one.
-        stop, loop = self._require_stop(), self._require_loop()
-        if _running_loop() is loop:
-            stop.request(None)
-            return
-        with contextlib.suppress(RuntimeError):  # loop already closed: the run is over anyway
-            loop.call_soon_threadsafe(stop.request, None)
-
-    def _add_shutdown_hook(self, hook: Callable[[], object]) -> None:
-        self._require_shutdown().add_hook(hook)
-
-    def _cancel_on_shutdown(self, pending: Cancellable) -> None:
-        self._require_shutdown().cancel_on_start(pending)
-
-    def _forget(self, pending: Cancellable) -> None:
-        self._require_shutdown().forget(pending)
 
     def _require_loop(self) -> asyncio.AbstractEventLoop:
         self._lazy_init()
@@ -408,7 +402,7 @@ class Runner:
         self._stop = self._new_stop_request(loop, self._shutdown)
         self._stop.end()
         if self._options.stop_on_error:
-            self._failure_watch = _tasks.FailureWatch(loop, self._on_task_failure)
+            self._failure_watch = _task_failures.FailureWatch(loop, self._on_task_failure)
             self._failure_watch.install()
         self._context = contextvars.copy_context()
         self._loop = loop
@@ -488,6 +482,47 @@ class Runner:
         self._require_stop().on_task_failure(task)
 
 
+class _WholeCallRunner(Runner):
+    """The runner of one ``aioboot.run()`` call."""
+
+    _watches_until_closed = True
+
+
+class RunControl:
+    """What aioboot's module-level functions (``stop_future()``, ``request_stop()``,
+    ``on_shutdown()``, ``call_later()``) may do to the run they find with :func:`current_run` or
+    :func:`run_for_this_thread`: the one interface between them and a :class:`Runner`."""
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._runner._require_loop()
+
+    def stop_future(self) -> asyncio.Future[Optional[int]]:
+        return self._runner._require_stop().stop_future()
+
+    def request_stop(self) -> None:
+        """From any thread; asks the call running now (a request never carries over to the next
+        one)."""
+        stop, loop = self._runner._require_stop(), self.loop
+        if running_loop() is loop:
+            stop.request(None)
+            return
+        with contextlib.suppress(RuntimeError):  # loop already closed: the run is over anyway
+            loop.call_soon_threadsafe(stop.request, None)
+
+    def add_shutdown_hook(self, hook: Callable[[], object]) -> None:
+        self._runner._require_shutdown().add_hook(hook)
+
+    def cancel_on_shutdown(self, pending: Cancellable) -> None:
+        self._runner._require_shutdown().cancel_on_start(pending)
+
+    def forget(self, pending: Cancellable) -> None:
+        self._runner._require_shutdown().forget(pending)
+
+
 def _run_main(
     loop: asyncio.AbstractEventLoop, stop: StopRequest[Any], shutdown: Shutdown
 ) -> Optional[BaseException]:
@@ -522,13 +557,6 @@ def _run_main(
         # not keep main, and all main's frame held, alive with it.
         del main
     return None
-
-
-def _running_loop() -> Optional[asyncio.AbstractEventLoop]:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def _create_task(

@@ -15,7 +15,7 @@ import warnings
 from concurrent.futures import Executor
 from typing import Any, Awaitable, Callable, Iterator, Optional, Protocol, Sequence
 
-from . import _report, _tasks
+from . import _report, _task_failures
 from ._executor import DaemonThreadPool, shutdown_in_background
 from ._notify import Notifier
 from ._signals import signal_name
@@ -174,7 +174,7 @@ class Shutdown:
         self._step("shutting the default executor down")
         await self._shut_executor_down()
         announce_step(self._notifier, "reporting unretrieved task exceptions", None)
-        for task in _tasks.unretrieved_failures(self._loop):
+        for task in _task_failures.unretrieved_failures(self._loop):
             _report.report_unretrieved(self._loop, task)
 
     async def _run_hooks(self) -> None:

@@ -164,7 +164,8 @@ class SignalCapture:
 
     def _watch_loop_handler_removals(self) -> None:
         """Shadow the loop's ``remove_signal_handler`` (an instance attribute, as for the task
-        factory in _tasks.py) so that a library letting go of a stop signal gives it back."""
+        factory in _task_failures.py) so that a library letting go of a stop signal gives it
+        back."""
         original = getattr(self._loop, "remove_signal_handler", None)
         if not self._previous or not callable(original):
             return

@@ -59,6 +59,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if not (config.getoption("aioboot") or config.getini("aioboot")):
         return
     # Imported only now: a suite that does not enable the plugin pays nothing for it.
-    from . import _pytest_checks
+    from . import _pytest_verdicts
 
-    _pytest_checks.enable(config)
+    _pytest_verdicts.enable(config)

@@ -263,7 +263,7 @@ def test_not_enabled_changes_nothing(pytester: pytest.Pytester) -> None:
 
 
 def test_inert_plugin_imports_no_loop_and_no_pytest_asyncio() -> None:
-    heavy = ("uvloop", "winloop", "pytest_asyncio", "aioboot._pytest_checks")
+    heavy = ("uvloop", "winloop", "pytest_asyncio", "aioboot._pytest_verdicts")
     code = f"import sys, aioboot.pytest_plugin\nprint([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run(
         [PYTHON, "-c", code],

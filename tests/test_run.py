@@ -78,7 +78,7 @@ def test_a_plain_function_is_never_called() -> None:
         calls.append(1)
         return answer()
 
-    with pytest.raises(ValueError, match="plain function"):
+    with pytest.raises(ValueError, match="is a synchronous function, not an async function"):
         aioboot.run(plain)  # type: ignore[arg-type]
     assert calls == []
 

@@ -14,13 +14,15 @@ import runpy
 import sys
 from typing import Callable, Dict
 
-import aioboot._tasks as tasks_module
+import aioboot._task_failures as tasks_module
 
 
 def no_sweep() -> None:
     """No end-of-run heap sweep at all: what the sweep costs, at most (not a proposal)."""
     if not hasattr(tasks_module, "unretrieved_failures"):
-        raise SystemExit("patched.py: aioboot._tasks.unretrieved_failures is gone; update no_sweep")
+        raise SystemExit(
+            "patched.py: aioboot._task_failures.unretrieved_failures is gone; update no_sweep"
+        )
     tasks_module.unretrieved_failures = lambda loop: []
 
 

@@ -1,36 +1,27 @@
-"""Helpers for the asyncio techniques every program rewrites: wait for the first of several
-awaitables without leaving the others running, and run a coroutine function later without creating
-the coroutine early.
-
-``wait_any`` works on any asyncio loop.  ``call_later``/``call_at`` belong to a run: the run
-cancels the calls still pending when it shuts down, and reports their tasks' lost exceptions like
-any other task's.
+"""``call_later``/``call_at``: run a coroutine function later without creating the coroutine
+early.  The calls belong to a run: the run cancels the calls still pending when it shuts down, and
+reports their tasks' lost exceptions like any other task's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import threading
 import time
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Awaitable,
-    Callable,
-    Coroutine,
-    Generator,
-    Generic,
-    Iterable,
-    Optional,
-    TypeVar,
-    overload,
-)
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Generator, Generic, Optional, TypeVar
 
-from ._checks import checked_seconds
+from ._arguments import checked_seconds
+from ._callables import (
+    arguments_refusal,
+    as_coroutine,
+    close_unawaited,
+    gives_awaitable,
+    why_not_async,
+)
+from ._loops import running_loop
 from ._report import qualified_name
-from ._runner import Runner, current_run, run_to_stop
+from ._runner import RunControl, current_run, run_for_this_thread
 
 if TYPE_CHECKING:
     from typing_extensions import TypeVarTuple, Unpack
@@ -38,122 +29,6 @@ if TYPE_CHECKING:
     Ts = TypeVarTuple("Ts")
 
 T = TypeVar("T")
-_FT = TypeVar("_FT", bound="asyncio.Future[Any]")
-
-
-# -- wait_any -------------------------------------------------------------------------------------
-
-
-@overload
-async def wait_any(
-    aws: Iterable[_FT], *, timeout: Optional[float] = None
-) -> tuple[set[_FT], set[_FT]]: ...
-
-
-@overload
-async def wait_any(
-    aws: Iterable[Coroutine[Any, Any, T]], *, timeout: Optional[float] = None
-) -> tuple[set[asyncio.Task[T]], set[asyncio.Task[T]]]: ...
-
-
-@overload
-async def wait_any(
-    aws: Iterable[Awaitable[T]], *, timeout: Optional[float] = None
-) -> tuple[set[asyncio.Future[T]], set[asyncio.Future[T]]]: ...
-
-
-async def wait_any(
-    aws: Iterable[Awaitable[Any]], *, timeout: Optional[float] = None
-) -> tuple[set[Any], set[Any]]:
-    """Wait until the first of ``aws`` completes (or ``timeout`` seconds pass), then cancel the
-    rest and wait for them to finish.  Returns ``(done, pending)``.
-
-    ``aws`` holds tasks, futures, coroutines or other awaitables.  Tasks and futures are returned
-    as themselves (so ``work in done`` works); anything else is first wrapped in a task, which is
-    what the sets then hold.
-
-    * ``done``: every one that had completed when ``wait_any`` woke up -- with a result, an
-      exception, or cancelled by someone else.  Several completing in the same loop iteration are
-      all in ``done``.  After a timeout, ``done`` is empty.
-    * ``pending``: every one that had not completed then.  ``wait_any`` cancelled each of them and
-      waited until each finished, so nothing is left running when it returns.  They normally end
-      cancelled; one that suppressed the cancellation keeps the result or exception it ended with.
-
-    Exceptions of the children are never raised by ``wait_any``: read them from ``done`` with
-    ``result()``/``exception()``.  A child's failure that nobody reads is reported by the run like
-    any other task's; a child that ended cancelled has nothing to report.
-
-    If ``wait_any`` itself is cancelled, it cancels every child, waits for them to finish, then
-    raises ``CancelledError``.
-
-    The wait for cancelled children is not bounded, as with ``asyncio.TaskGroup``: a child that
-    ignores cancellation delays ``wait_any`` for as long as it runs.  Cancelling ``wait_any``
-    again during that wait is passed on to the children; it still waits for them, then raises
-    ``CancelledError``.  So nothing is ever left running when it returns or raises; a child that
-    never stops holds it, and the run's bounded shutdown names both.
-
-    Raises ``ValueError`` for an empty ``aws`` or a timeout that is negative or not finite,
-    ``TypeError`` for an element that is not awaitable or a timeout that is not a number;
-    coroutines in a rejected ``aws`` are closed, since they will never run.
-    """
-    items = _collect_awaitables(aws, timeout)
-    futures: list[asyncio.Future[Any]] = [asyncio.ensure_future(aw) for aw in items]
-    try:
-        done, pending = await asyncio.wait(
-            futures, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-        )
-    except asyncio.CancelledError:
-        await _cancel_and_wait(futures)
-        raise
-    await _cancel_and_wait(pending)
-    return done, pending
-
-
-def _collect_awaitables(aws: Iterable[Awaitable[Any]], timeout: object) -> list[Awaitable[Any]]:
-    if asyncio.isfuture(aws) or inspect.isawaitable(aws):
-        _close_coroutines([aws])
-        raise TypeError("aioboot.wait_any() expects an iterable of awaitables, not a single one")
-    items = list(aws)
-    try:
-        if timeout is not None:
-            checked_seconds(timeout, "timeout", "wait_any()", minimum=0.0)
-        if not items:
-            raise ValueError("aioboot.wait_any() needs at least one awaitable")
-        for item in items:
-            if not inspect.isawaitable(item):
-                raise TypeError(f"aioboot.wait_any(): {item!r} is not awaitable")
-    except BaseException:
-        _close_coroutines(items)  # they will never run: no "never awaited" warning on top
-        raise
-    return items
-
-
-def _close_coroutines(items: Iterable[object]) -> None:
-    for item in items:
-        if asyncio.iscoroutine(item):
-            item.close()
-
-
-async def _cancel_and_wait(futures: Iterable[asyncio.Future[Any]]) -> None:
-    """Cancel ``futures`` and wait until all are done, as ``TaskGroup`` does: a cancellation that
-    arrives meanwhile is passed on to them and raised once they are all done, so nothing is ever
-    left running when ``wait_any`` returns or raises."""
-    futures = list(futures)
-    interrupted = False
-    while True:
-        for future in futures:
-            future.cancel()
-        try:
-            if futures:
-                await asyncio.wait(futures)
-            break
-        except asyncio.CancelledError:
-            interrupted = True
-    if interrupted:
-        raise asyncio.CancelledError
-
-
-# -- call_later / call_at -------------------------------------------------------------------------
 
 _PENDING = "pending"
 _STARTED = "started"
@@ -173,12 +48,12 @@ class ScheduledCall(Generic[T]):
 
     def __init__(
         self,
-        run: Runner,
+        run: RunControl,
         coro_fn: Callable[..., Coroutine[Any, Any, T]],
         args: tuple[Any, ...],
     ) -> None:
         self._run = run
-        self._loop = run._require_loop()
+        self._loop = run.loop
         self._fn = coro_fn
         self._args = args
         # Guards the one transition that two threads may race for: pending -> started/cancelled.
@@ -271,7 +146,7 @@ class ScheduledCall(Generic[T]):
         if self._state is not _PENDING:
             return  # cancelled from another thread before the loop received the request
         self._timer = self._loop.call_at(when, self._fire)
-        self._run._cancel_on_shutdown(self)
+        self._run.cancel_on_shutdown(self)
 
     def _fire(self) -> None:
         assert self._when is not None
@@ -285,29 +160,25 @@ class ScheduledCall(Generic[T]):
                 return
             self._state = _STARTED
         self._timer = None
-        self._run._forget(self)
+        self._run.forget(self)
         self._task = self._loop.create_task(self._new_coroutine())
         self._args = ()  # the coroutine holds them now; the handle may outlive it
         if self._fired is not None and not self._fired.done():
             self._fired.set_result(None)
 
     def _new_coroutine(self) -> Coroutine[Any, Any, T]:
-        """The call's coroutine; a callable that fails or returns something else despite the
-        checks at scheduling time gets its error raised by the task, reported like any failure."""
+        """The call's coroutine; a callable that fails or gives something else despite the checks
+        at scheduling time gets its error raised by the task, reported like any failure."""
         try:
-            coro: object = self._fn(*self._args)
+            return as_coroutine(self._fn(*self._args), self._fn)
         except Exception as exc:
             return _raise(exc)
-        if not asyncio.iscoroutine(coro):
-            name = qualified_name(self._fn)
-            return _raise(TypeError(f"{name} returned {coro!r}, not a coroutine"))
-        return coro
 
     def _disarm(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._run._forget(self)
+        self._run.forget(self)
         self._args = ()
         if self._fired is not None:
             self._fired.cancel()
@@ -399,47 +270,30 @@ def _schedule(
     return call
 
 
-def _target_run(caller: str) -> Runner:
+def _target_run(caller: str) -> RunControl:
     """The run of this thread's loop; with no loop running here, the one active run."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return run_to_stop(caller)
+    if running_loop() is None:
+        return run_for_this_thread(caller)
     return current_run(caller)  # a loop runs here: it must be an aioboot run, never another one
 
 
 def _check_coroutine_function(fn: object, args: tuple[Any, ...], caller: str) -> None:
     if asyncio.iscoroutine(fn):
-        fn.close()  # it can never run: no "never awaited" warning on top of this error
+        close_unawaited(fn)
         raise TypeError(
             f"aioboot.{caller}: got the coroutine {qualified_name(fn)}; pass the async function "
             "and its arguments instead (fn, arg), not fn(arg): the coroutine must not exist "
             "before the call is due"
         )
-    if not _is_async_callable(fn):
+    if not gives_awaitable(fn):
+        raise TypeError(f"aioboot.{caller}: {why_not_async(fn)}")
+    refusal = arguments_refusal(fn, args)
+    if refusal is not None:
         raise TypeError(
-            f"aioboot.{caller}: {fn!r} is not an async function; schedule a plain function "
-            "with loop.call_later, or wrap it in an async def"
+            f"aioboot.{caller}: {qualified_name(fn)} cannot be called with these arguments: "
+            f"{refusal}"
         )
-    try:
-        inspect.signature(fn).bind(*args)  # type: ignore[arg-type]
-    except TypeError as exc:
-        raise TypeError(
-            f"aioboot.{caller}: {qualified_name(fn)} cannot be called with these arguments: {exc}"
-        ) from None
-    except ValueError:  # no signature available: let the call itself decide
-        pass
-
-
-def _is_async_callable(fn: object) -> bool:
-    # A callable object qualifies when its __call__ is an async method.
-    return inspect.iscoroutinefunction(fn) or (
-        callable(fn) and inspect.iscoroutinefunction(type(fn).__call__)
-    )
 
 
 def _loop_runs_here(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
+    return running_loop() is loop

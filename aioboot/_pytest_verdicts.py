@@ -27,7 +27,7 @@ import pytest
 
 from ._loops import ENV_VAR, LoopFactory, choose_loop
 from ._report import UNRETRIEVED, task_label, where_suspended
-from ._tasks import is_unretrieved_failure, tasks_among
+from ._task_failures import is_unretrieved_failure, tasks_among
 from .pytest_plugin import LEFTOVER_CHOICES, MARKER, MARKER_CHOICES, LeftoverTaskWarning
 
 LOOP_FACTORIES_HOOK = "pytest_asyncio_loop_factories"
