@@ -48,9 +48,9 @@ from ._diagnose import StallWatch, dump_on_signal, dump_signals
 from ._executor import DaemonThreadPool
 from ._loops import ChosenLoop, LoopFactory, LoopSpec, choose_loop, make_loop, running_loop
 from ._notify import Notifier
-from ._shutdown import Cancellable, Shutdown
+from ._shutdown import Cancellable, HeldTasks, Shutdown
 from ._signals import SignalCapture, stop_signals
-from ._stop import StopRequest, exit_for_signal
+from ._stop import RunState
 
 T = TypeVar("T")
 
@@ -210,7 +210,7 @@ def current_run(caller: str) -> RunControl:
     found = _runners.get(loop) if loop is not None else None
     if found is None:
         raise RuntimeError(f"aioboot.{caller} must be called inside aioboot.run() or a Runner")
-    return found.control
+    return found._control
 
 
 def run_for_this_thread(caller: str) -> RunControl:
@@ -220,7 +220,7 @@ def run_for_this_thread(caller: str) -> RunControl:
     with _runners_lock:
         active = list(_runners.values())
     if len(active) == 1:
-        return active[0].control
+        return active[0]._control
     if not active:
         raise RuntimeError(f"aioboot.{caller}: no aioboot.run() is active")
     raise RuntimeError(
@@ -229,17 +229,13 @@ def run_for_this_thread(caller: str) -> RunControl:
     )
 
 
-class _State(enum.Enum):
+class _Lifecycle(enum.Enum):
     CREATED = "created"
     INITIALIZED = "initialized"
     CLOSED = "closed"
 
 
 class Runner:
-    # aioboot.run(): one watch from the start of the call to the end of the shutdown, so no moment
-    # in between has a signal meet the handler the program had before.
-    _watches_until_closed = False
-
     """A context manager that owns one event loop, as ``asyncio.Runner`` does, with everything
     ``aioboot.run()`` adds: the loop choice, stop signals handled during each :meth:`run` call,
     the ordered and bounded shutdown in :meth:`close`, and the report of lost task exceptions.
@@ -251,6 +247,10 @@ class Runner:
     call starts afresh, as ``asyncio.Runner`` does after a Ctrl-C.  A *forced* exit is final: the
     runner then refuses to run anything else, and :meth:`close` does not wait.
     """
+
+    # aioboot.run(): one watch from the start of the call to the end of the shutdown, so no moment
+    # in between has a signal meet the handler the program had before.
+    _watches_until_closed = False
 
     def __init__(
         self,
@@ -271,11 +271,12 @@ class Runner:
         self._chosen: ChosenLoop = choose_loop(loop_factory if loop_factory is not None else loop)
         # As asyncio.Runner: a loop made by an explicit loop_factory is not made the current one.
         self._sets_event_loop = loop_factory is None
-        self._state = _State.CREATED
+        self._lifecycle = _Lifecycle.CREATED
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._context: Optional[contextvars.Context] = None
         self._shutdown: Optional[Shutdown] = None
-        self._stop: Optional[StopRequest[Any]] = None  # the current run() call's, or the last's
+        self._held: Optional[HeldTasks] = None
+        self._state: Optional[RunState] = None  # how the runs end
         self._failure_watch: Optional[_task_failures.FailureWatch] = None
         self._notifier: Optional[Notifier] = None
         # While the loop runs for the runner (each run() call, and close()): the stop signals,
@@ -283,7 +284,7 @@ class Runner:
         self._watching = False
         self._signals: Optional[SignalCapture] = None
         self._stall_watch: Optional[StallWatch] = None
-        self.control = RunControl(self)
+        self._control = RunControl(self)
 
     def __enter__(self) -> Runner:
         self._lazy_init()
@@ -311,57 +312,49 @@ class Runner:
         coro = main_coroutine(coro, "aioboot.Runner.run()")
         _refuse_running_loop("Runner.run()")  # as asyncio.Runner: the coroutine is not closed
         loop = self._require_loop()
-        shutdown = self._shutdown
-        assert shutdown is not None
-        if shutdown.forced_signal() is not None:
+        state = self._require_state()
+        if state.forced_by is not None:
             close_unawaited(coro)
             raise RuntimeError("aioboot.Runner: the exit was forced; the runner can only close")
-        stop: StopRequest[T] = self._new_stop_request(loop, shutdown)
-        self._stop = stop
+        state.begin_call()
         # Signals first: their move to the loop's own handlers is then the loop's first callback,
         # before main's first step.
         self._watch()
-        stop.start(_create_task(loop, coro, self._context if context is None else context))
+        state.main_started(_create_task(loop, coro, self._context if context is None else context))
+        escaped = None
         try:
-            escaped = _run_main(loop, stop, shutdown)
+            escaped = _run_main(loop, state, self._require_held())
         finally:
-            stop.end()
+            state.end_call(escaped)
             if not self._watches_until_closed:
                 self._unwatch()
-        forced_by = shutdown.forced_signal()
-        if forced_by is not None:
-            stop.let_go()  # the forced exit decides
-            raise exit_for_signal(forced_by)
-        failure = stop.outcome(escaped)
+        failure = state.outcome()
         if failure is not None:
+            state.let_go()
             raise failure
-        return stop.result()
+        result: T = state.result()
+        return result
 
     def close(self) -> None:
         """Shut down (README, "Shutdown, in this order") and close the loop.  A second call does
         nothing.  Once the shutdown is complete, raises a ``KeyboardInterrupt``/``SystemExit``
         that a task or a hook raised during it, else the exit a signal asked for during it: the
         forcing one's, or a first signal's (README, "Stopping")."""
-        if self._state is not _State.INITIALIZED:
+        if self._lifecycle is not _Lifecycle.INITIALIZED:
             return
-        loop, shutdown, stop = self._loop, self._shutdown, self._stop
+        loop, shutdown, state = self._loop, self._shutdown, self._state
         assert loop is not None
         assert shutdown is not None
-        assert stop is not None
-        forced_before = shutdown.forced_signal()
+        assert state is not None
+        state.begin_shutdown()
         try:
             self._watch()  # the shutdown is still the program's to stop or force
-            shutdown.run()
+            state.end_shutdown(shutdown.run())
         finally:
             self._tear_down(loop)
-        if shutdown.escaped is not None:
-            raise shutdown.escaped
-        forced_by = shutdown.forced_signal()
-        if forced_by is not None and forced_before is None:
-            raise exit_for_signal(forced_by)
-        late_exit = stop.late_exit()
-        if late_exit is not None:
-            raise late_exit
+        failure = state.outcome()
+        if failure is not None:
+            raise failure
 
     def _require_loop(self) -> asyncio.AbstractEventLoop:
         self._lazy_init()
@@ -373,17 +366,22 @@ class Runner:
         assert self._shutdown is not None
         return self._shutdown
 
-    def _require_stop(self) -> StopRequest[Any]:
+    def _require_state(self) -> RunState:
         self._lazy_init()
-        assert self._stop is not None
-        return self._stop
+        assert self._state is not None
+        return self._state
+
+    def _require_held(self) -> HeldTasks:
+        self._lazy_init()
+        assert self._held is not None
+        return self._held
 
     # -- the loop's lifetime ---------------------------------------------------------------------
 
     def _lazy_init(self) -> None:
-        if self._state is _State.CLOSED:
+        if self._lifecycle is _Lifecycle.CLOSED:
             raise RuntimeError("Runner is closed")
-        if self._state is _State.INITIALIZED:
+        if self._lifecycle is _Lifecycle.INITIALIZED:
             return
         loop = make_loop(self._chosen)
         logger.debug("running on %s (%s)", self._chosen.name, type(loop).__name__)
@@ -397,10 +395,12 @@ class Runner:
         self._notifier = Notifier.from_environment()
         if self._notifier is not None:
             self._notifier.start_watchdog(loop)  # pings from the loop: a stuck loop stops them
-        self._shutdown = Shutdown(loop, self._options.shutdown_timeout, executor, self._notifier)
-        # Until the first run() call, a signal (during a close() with no run) is a late one.
-        self._stop = self._new_stop_request(loop, self._shutdown)
-        self._stop.end()
+        timeout = self._options.shutdown_timeout
+        self._held = HeldTasks(loop)
+        self._state = RunState(loop, timeout, self._held, self._notifier)
+        self._shutdown = Shutdown(
+            loop, timeout, executor, self._state.forced, self._held, self._notifier
+        )
         if self._options.stop_on_error:
             self._failure_watch = _task_failures.FailureWatch(loop, self._on_task_failure)
             self._failure_watch.install()
@@ -408,12 +408,7 @@ class Runner:
         self._loop = loop
         with _runners_lock:
             _runners[loop] = self
-        self._state = _State.INITIALIZED
-
-    def _new_stop_request(
-        self, loop: asyncio.AbstractEventLoop, shutdown: Shutdown
-    ) -> StopRequest[Any]:
-        return StopRequest(loop, self._options.shutdown_timeout, shutdown, self._notifier)
+        self._lifecycle = _Lifecycle.INITIALIZED
 
     def _tear_down(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
@@ -431,8 +426,7 @@ class Runner:
                 asyncio.set_event_loop(None)
             loop.close()
             self._loop = None
-            self._stop = None
-            self._state = _State.CLOSED
+            self._lifecycle = _Lifecycle.CLOSED
 
     # -- signals and failures, routed to the call or to the shutdown -----------------------------
 
@@ -476,10 +470,10 @@ class Runner:
     def _on_signal(self, signum: int) -> None:
         # After main's phase (in close()), the last call's request still decides: a first signal
         # sets the exit, a second Ctrl-C forces.
-        self._require_stop().on_signal(signum)
+        self._require_state().on_signal(signum)
 
     def _on_task_failure(self, task: asyncio.Task[Any]) -> None:
-        self._require_stop().on_task_failure(task)
+        self._require_state().on_task_failure(task)
 
 
 class _WholeCallRunner(Runner):
@@ -501,17 +495,17 @@ class RunControl:
         return self._runner._require_loop()
 
     def stop_future(self) -> asyncio.Future[Optional[int]]:
-        return self._runner._require_stop().stop_future()
+        return self._runner._require_state().stop_future()
 
     def request_stop(self) -> None:
         """From any thread; asks the call running now (a request never carries over to the next
         one)."""
-        stop, loop = self._runner._require_stop(), self.loop
+        stop, loop = self._runner._require_state(), self.loop
         if running_loop() is loop:
             stop.request(None)
             return
         with contextlib.suppress(RuntimeError):  # loop already closed: the run is over anyway
-            loop.call_soon_threadsafe(stop.request, None)
+            loop.call_soon_threadsafe(stop.request_for_this_call())
 
     def add_shutdown_hook(self, hook: Callable[[], object]) -> None:
         self._runner._require_shutdown().add_hook(hook)
@@ -524,12 +518,12 @@ class RunControl:
 
 
 def _run_main(
-    loop: asyncio.AbstractEventLoop, stop: StopRequest[Any], shutdown: Shutdown
+    loop: asyncio.AbstractEventLoop, state: RunState, held: HeldTasks
 ) -> Optional[BaseException]:
     """Run the loop until main is done or the exit is forced; the KeyboardInterrupt or
     SystemExit a task raised meanwhile, if any (raised after the shutdown, as asyncio.run
     does)."""
-    main = stop.main
+    main = state.main
     assert main is not None
     main_phase = True
 
@@ -539,20 +533,20 @@ def _run_main(
         nonlocal main_phase
         if main_phase:
             main_phase = False
-            shutdown.hold_pending_tasks()
+            held.hold_pending()
             loop.stop()
 
     main.add_done_callback(stop_loop)
-    shutdown.forced.add_done_callback(stop_loop)
+    state.forced.add_done_callback(stop_loop)
     try:
         loop.run_forever()
     except (KeyboardInterrupt, SystemExit) as exc:
-        shutdown.hold_pending_tasks()
+        held.hold_pending()
         return exc
     finally:
         main_phase = False
         main.remove_done_callback(stop_loop)
-        shutdown.forced.remove_done_callback(stop_loop)
+        state.forced.remove_done_callback(stop_loop)
         # On 3.12+ this frame can outlive the call (a traceback keeps the loop's frames): it must
         # not keep main, and all main's frame held, alive with it.
         del main

@@ -1,7 +1,8 @@
 """The ordered, bounded shutdown that ``Runner.close()`` runs (README, "Shutdown, in this order").
 
-It owns what outlives a single ``run()`` call: the shutdown hooks, the scheduled calls to cancel,
-the default executor, and whether the exit has been forced (a forced exit ends every wait at once).
+It owns what outlives a single ``run()`` call: the shutdown hooks, the scheduled calls to cancel and
+the default executor.  Whether the exit has been forced is the run state's (``_stop``): a forced
+exit ends every wait at once.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any, Awaitable, Callable, Iterator, Optional, Protocol, Seque
 from . import _report, _task_failures
 from ._executor import DaemonThreadPool, shutdown_in_background
 from ._notify import Notifier
-from ._signals import signal_name
 
 logger = logging.getLogger("aioboot")
 
@@ -35,6 +35,24 @@ def announce_step(notifier: Optional[Notifier], what: str, bound: Optional[float
         notifier.shutdown_step(what, bound)
 
 
+class HeldTasks:
+    """Keeps the tasks pending when main's phase ends (or a stop request lands as it does) alive
+    until the shutdown has cancelled them.  The loop knows its tasks only weakly: a task the
+    program dropped (uvicorn's lifespan task after a forced stop) would otherwise be collected,
+    still pending, by whichever garbage collection comes first, with "Task was destroyed but it is
+    pending" and its cleanup unrun, instead of being cancelled."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._held: set[asyncio.Task[Any]] = set()
+
+    def hold_pending(self) -> None:
+        self._held = asyncio.all_tasks(self._loop)
+
+    def release(self) -> None:
+        self._held = set()
+
+
 class Shutdown:
     """The shutdown of one loop: hooks, then leftover tasks, async generators, the executor and
     the report of lost task exceptions, each wait bounded by ``timeout`` (None: unbounded)."""
@@ -44,22 +62,23 @@ class Shutdown:
         loop: asyncio.AbstractEventLoop,
         timeout: Optional[float],
         executor: DaemonThreadPool,
+        forced: asyncio.Future[None],
+        held: HeldTasks,
         notifier: Optional[Notifier] = None,
     ) -> None:
         self._loop = loop
         self._timeout = timeout
         self._executor = executor
+        self._forced = forced  # done once the exit is forced
+        self._held = held
         self._notifier = notifier
-        self.forced: asyncio.Future[None] = loop.create_future()
-        self.forced_by: Optional[int] = None
-        self.started = False
+        self._started = False
         # A KeyboardInterrupt or SystemExit raised by a task or a hook while shutting down: the
-        # shutdown finishes first, then it is raised.
-        self.escaped: Optional[BaseException] = None
+        # shutdown finishes first, then run() returns it, for the runner to raise.
+        self._escaped: Optional[BaseException] = None
         self._hooks: list[Callable[[], object]] = []
         self._hooks_done = False
         self._cancel_on_start: set[Cancellable] = set()
-        self._held: set[asyncio.Task[Any]] = set()
 
     # -- what the run registers while it runs ----------------------------------------------------
 
@@ -74,7 +93,7 @@ class Shutdown:
         """Cancel ``pending`` when shutdown starts (at once if it has started), unless
         :meth:`forget` was called for it first: a timer firing during shutdown would start work
         that shutdown has to cancel again."""
-        if self.started:
+        if self._started:
             pending.cancel()
         else:
             self._cancel_on_start.add(pending)
@@ -82,31 +101,12 @@ class Shutdown:
     def forget(self, pending: Cancellable) -> None:
         self._cancel_on_start.discard(pending)
 
-    def hold_pending_tasks(self) -> None:
-        """Keep the tasks pending now (main's phase ends, or a stop request lands as it does)
-        alive until the shutdown has cancelled them.  The loop knows its tasks only weakly: a
-        task the program dropped (uvicorn's lifespan task after a forced stop) would otherwise be
-        collected, still pending, by whichever garbage collection comes first, with "Task was
-        destroyed but it is pending" and its cleanup unrun, instead of being cancelled."""
-        self._held = asyncio.all_tasks(self._loop)
-
-    def forced_signal(self) -> Optional[int]:
-        """The signal that forced the exit, if one did."""
-        return self.forced_by
-
-    def force(self, signum: int) -> None:
-        """End every wait at once: pending work gets one pass of the loop, then is named."""
-        if self.forced_by is not None:
-            return
-        logger.warning("%s while stopping: forcing the exit", signal_name(signum))
-        self.forced_by = signum
-        self.forced.set_result(None)
-
     # -- the shutdown ----------------------------------------------------------------------------
 
-    def run(self) -> None:
-        """Run every step to the end, on the loop, which must not be running."""
-        self.started = True
+    def run(self) -> Optional[BaseException]:
+        """Run every step to the end, on the loop, which must not be running; the
+        KeyboardInterrupt or SystemExit a task or a hook raised meanwhile, if any."""
+        self._started = True
         if self._notifier is not None:
             self._notifier.stopping()  # main may have returned with no stop request
         if self._loop.get_exception_handler() is _report.handle_exception:
@@ -118,11 +118,12 @@ class Shutdown:
         steps: object = self._loop.create_task(coro)
         if not asyncio.isfuture(steps):
             coro.close()  # a stand-in loop that runs nothing (CPython's tests pass a Mock)
-            return
+            return None
         try:
             self._run_to_the_end(steps)
         finally:
-            self._held.clear()  # a forced exit skips the cancellation
+            self._held.release()  # a forced exit skips the cancellation
+        return self._escaped
 
     def _run_to_the_end(self, steps: asyncio.Future[Any]) -> None:
         while True:
@@ -155,23 +156,23 @@ class Shutdown:
                 _close_abandoned(task)
             gc.collect()  # what those frames held in reference cycles, while the filter holds
 
-    def _step(self, what: str) -> None:
+    def _announce(self, what: str) -> None:
         announce_step(self._notifier, what, self._timeout)
 
     def _escape(self, exc: BaseException) -> None:
-        if self.escaped is None:
-            self.escaped = exc
+        if self._escaped is None:
+            self._escaped = exc
 
     async def _steps(self) -> None:
         """The documented order; each step is logged at debug level and, under a service
         manager, announced with the time it may take."""
-        self._step("running shutdown hooks")
+        self._announce("running shutdown hooks")
         await self._run_hooks()
-        self._step("cancelling remaining tasks")
+        self._announce("cancelling remaining tasks")
         await self._cancel_leftover_tasks()
-        self._step("finalizing async generators")
+        self._announce("finalizing async generators")
         await self._bounded(self._loop.shutdown_asyncgens(), "finalizing async generators")
-        self._step("shutting the default executor down")
+        self._announce("shutting the default executor down")
         await self._shut_executor_down()
         announce_step(self._notifier, "reporting unretrieved task exceptions", None)
         for task in _task_failures.unretrieved_failures(self._loop):
@@ -204,7 +205,7 @@ class Shutdown:
                 pass
             # Let go before the report, which would scan them all: a held task that failed
             # meanwhile is then reported by asyncio as it is freed, through the same handler.
-            self._held.clear()
+            self._held.release()
 
     async def _cancel_round(
         self, me: Optional[asyncio.Task[Any]], deadline: Optional[float]
@@ -268,13 +269,13 @@ class Shutdown:
         for future in futures:
             if future.done():
                 continue
-            if not self.forced.done():
+            if not self._forced.done():
                 timeout = None if deadline is None else max(0.0, deadline - self._loop.time())
                 await asyncio.wait(
-                    [future, self.forced], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                    [future, self._forced], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
             if not future.done():
-                if self.forced.done():
+                if self._forced.done():
                     await asyncio.sleep(0)
                 return all(f.done() for f in futures)
         return True
@@ -283,7 +284,7 @@ class Shutdown:
         return None if self._timeout is None else self._loop.time() + self._timeout
 
     def _waited(self) -> Optional[float]:
-        return None if self.forced.done() else self._timeout
+        return None if self._forced.done() else self._timeout
 
 
 def _close_abandoned(task: asyncio.Task[Any]) -> None:

@@ -1,25 +1,27 @@
-"""One ``run()`` call's stop request, from a signal or ``request_stop()`` to main's outcome.
+"""How a runner's runs end: the phase it is in, each call's stop request, the forced-exit latch, and
+the one function (:meth:`RunState.outcome`) that turns them into what ``run()`` or ``close()``
+raises.
 
-The first request decides: main is cancelled, or — when main asked for ``stop_future()`` — the
-future resolves and main gets ``shutdown_timeout`` seconds to return.  A signal once a stop has
-been requested forces the exit.  When the call ends, :meth:`StopRequest.outcome` turns what
-happened into main's value or the exception ``run()`` raises.
+A stop request (a signal, ``request_stop()``, a failure under ``stop_on_error``) in a call cancels
+main or, when main asked for ``stop_future()``, resolves that future and gives main
+``shutdown_timeout`` seconds to return.  A stop request outside a call (during ``close()``) is a
+*late* one: it decides the exit ``close()`` raises.  A second Ctrl-C once stopping forces the exit:
+every wait ends at once, and the runner can only close.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import signal
 import sys
-from typing import Any, Generic, Optional, TypeVar
+from typing import Any, Callable, Optional
 
 from . import _report
 from ._notify import Notifier
-from ._shutdown import Shutdown, announce_step
+from ._shutdown import HeldTasks, announce_step
 from ._signals import forcing_signals, signal_name
-
-T = TypeVar("T")
 
 logger = logging.getLogger("aioboot")
 
@@ -43,42 +45,83 @@ def exit_for_signal(signum: int) -> BaseException:
     return SignalExit(signum)
 
 
-class StopRequest(Generic[T]):
-    """The stop state of one ``run()`` call on ``loop``, whose runner shuts down with
-    ``shutdown``."""
+class Phase(enum.Enum):
+    IDLE = "idle"  # no run() call: before the first, between two, after the last
+    RUNNING = "running"  # a call's main runs; nothing asked it to stop
+    STOPPING = "stopping"  # a call's main runs; a stop was requested
+    SHUTTING_DOWN = "shutting down"  # close() runs the shutdown
+
+
+_IN_A_CALL = (Phase.RUNNING, Phase.STOPPING)
+
+
+class RunState:
+    """The phase of one runner, the stop request of its current (or last) ``run()`` call, and the
+    forced-exit latch.  Everything here runs on the loop's thread."""
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
         shutdown_timeout: Optional[float],
-        shutdown: Shutdown,
+        held: HeldTasks,
         notifier: Optional[Notifier] = None,
     ) -> None:
         self._loop = loop
         self._timeout = shutdown_timeout
-        self._shutdown = shutdown
+        self._held = held
         self._notifier = notifier
-        self.main: Optional[asyncio.Task[T]] = None
+        self.phase = Phase.IDLE
+        # The latch: set once, by the signal that forced the exit; ``forced`` is done from then on,
+        # so that every wait can end on it.
+        self.forced_by: Optional[int] = None
+        self.forced: asyncio.Future[None] = loop.create_future()
+        self._forced_in = Phase.IDLE
+        # A KeyboardInterrupt or SystemExit a task raised in the phase that is ending.
+        self._escaped: Optional[BaseException] = None
+        self._calls = 0  # how many run() calls have begun
+        self._new_request()
+
+    def _new_request(self) -> None:
+        """The stop request of a call: it starts afresh with each call, and the last call's still
+        decides during close() (a second Ctrl-C there forces, a repeated SIGTERM is only noted)."""
+        self.main: Optional[asyncio.Task[Any]] = None
         self.signum: Optional[int] = None
         self.failure: Optional[BaseException] = None  # stop_on_error: the task's exception
         self._requested = False
-        self._ended = False
-        self._late = False  # requested by a signal after main's phase ended
+        self._late = False  # requested outside a call
         self._future: Optional[asyncio.Future[Optional[int]]] = None
         self._main_handles_stop = False
         self._cancels = 0  # how many times this request cancelled main
         self._main_deadline: Optional[asyncio.TimerHandle] = None
 
-    def start(self, main: asyncio.Task[T]) -> None:
+    # -- the phases ------------------------------------------------------------------------------
+
+    def begin_call(self) -> None:
+        self._calls += 1
+        self._new_request()
+        self._escaped = None
+        self.phase = Phase.RUNNING
+
+    def main_started(self, main: asyncio.Task[Any]) -> None:
         self.main = main
         if self._requested:  # a signal came during start-up
             self._cancel_main()
 
-    def end(self) -> None:
-        """Main's phase is over: later requests belong to the runner's shutdown."""
-        self._ended = True
+    def end_call(self, escaped: Optional[BaseException]) -> None:
+        """Main's phase is over: later requests are late ones, for close() to decide on."""
+        self._escaped = escaped
+        self.phase = Phase.IDLE
         if self._main_deadline is not None:
             self._main_deadline.cancel()
+
+    def begin_shutdown(self) -> None:
+        self._escaped = None
+        self.phase = Phase.SHUTTING_DOWN
+
+    def end_shutdown(self, escaped: Optional[BaseException]) -> None:
+        self._escaped = escaped
+
+    # -- what asks to stop -----------------------------------------------------------------------
 
     def stop_future(self) -> asyncio.Future[Optional[int]]:
         self._main_handles_stop = True
@@ -100,28 +143,30 @@ class StopRequest(Generic[T]):
             hint = f" ({key} again to force the exit)" if signum in forcing_signals() else ""
             logger.warning("received %s: stopping%s", name, hint)
         elif signum in forcing_signals():
-            self._shutdown.force(signum)
+            self._force(signum)
             self._cancel_main()
         else:
             logger.info("received %s again: already stopping", name)
 
     def request(self, signum: Optional[int]) -> None:
-        if self._requested or (self._ended and signum is None):
+        in_call = self.phase in _IN_A_CALL
+        if self._requested or (signum is None and not in_call):
             return  # request_stop() twice, or after main finished: nothing more to do
         self._requested = True
         self.signum = signum
-        if not self._ended and self.main is not None and self.main.done():
+        if in_call and self.main is not None and self.main.done():
             # Main has returned, and the callbacks queued before its end (this one) run before
             # the end of its phase takes its own hold: a signal a library re-raised as it
             # returned, whose handling allocates, and so may run a garbage collection.
-            self._shutdown.hold_pending_tasks()
+            self._held.hold_pending()
         if self._notifier is not None:
             self._notifier.stopping()
         if self._future is not None and not self._future.done():
             self._future.set_result(signum)
-        if self._ended:
+        if not in_call:
             self._late = True
             return
+        self.phase = Phase.STOPPING
         if self.main is None:
             return  # start-up: main is cancelled as soon as it exists
         if not self._main_handles_stop:
@@ -130,12 +175,32 @@ class StopRequest(Generic[T]):
             self._main_deadline = self._loop.call_later(self._timeout, self._main_overran)
             announce_step(self._notifier, "waiting for main to return", self._timeout)
 
+    def request_for_this_call(self) -> Callable[[], None]:
+        """``request(None)`` for a callback queued from another thread: it asks the call running
+        when it was queued, and never the next one."""
+        call = self._calls
+
+        def request() -> None:
+            if self._calls == call:
+                self.request(None)
+
+        return request
+
     def on_task_failure(self, task: asyncio.Task[Any]) -> None:
-        if task is self.main or self.failure is not None or self._ended:
+        if task is self.main or self.failure is not None or self.phase not in _IN_A_CALL:
             return
         self.failure = task.exception()  # retrieved: raised from run(), not reported again
         logger.error("%s failed; stopping (stop_on_error=True)", _report.task_label(task))
         self.request(None)
+
+    def _force(self, signum: int) -> None:
+        """End every wait at once: pending work gets one pass of the loop, then is named."""
+        if self.forced_by is not None:
+            return
+        logger.warning("%s while stopping: forcing the exit", signal_name(signum))
+        self.forced_by = signum
+        self._forced_in = self.phase
+        self.forced.set_result(None)
 
     def _main_overran(self) -> None:
         logger.warning(
@@ -148,36 +213,42 @@ class StopRequest(Generic[T]):
             self._cancels += 1
             self.main.cancel()
 
-    def outcome(self, escaped: Optional[BaseException]) -> Optional[BaseException]:
-        """The exception ``run()`` raises, or None when it returns :meth:`result`.  Main is let
-        go of here unless its result is still to be read, so that nothing main's frame held
-        (often every task it started) outlives the call through a raised exception's traceback.
+    # -- the outcome -----------------------------------------------------------------------------
+
+    def outcome(self) -> Optional[BaseException]:
+        """What the phase that just ended raises -- a call's (``run()``) or the shutdown's
+        (``close()``) -- or None: ``run()`` then returns :meth:`result`, ``close()`` returns.
+        The rules, first match wins (README, "Stopping"):
+
+        1. a KeyboardInterrupt or SystemExit a task raised in that phase (not main's own);
+        2. the exit a signal forced in that phase;
+        3. close(): the exit a late first signal asked for, unless the last call's main handled
+           stopping itself; nothing else;
+        4. a call: the failure that stopped it (``stop_on_error``); a RuntimeError if the loop
+           stopped before main completed; the exit of the signal whose stop ended main; else
+           main's own outcome.
         """
+        closing = self.phase is Phase.SHUTTING_DOWN
         main = self.main
+        if self._escaped is not None and not (main is not None and _raised_by(main, self._escaped)):
+            return self._escaped
+        if self.forced_by is not None and (self._forced_in is Phase.SHUTTING_DOWN) == closing:
+            return exit_for_signal(self.forced_by)
+        if closing:
+            if self._late and self.signum is not None and not self._main_handles_stop:
+                return exit_for_signal(self.signum)
+            return None
         assert main is not None
-        if escaped is not None and not _raised_by(main, escaped):
-            self.let_go()
-            return escaped
         if self.failure is not None:
             _log_other_error(main)
-            self.let_go()
             return self.failure
         if not main.done():
-            self.let_go()
             return RuntimeError("aioboot.run(): Event loop stopped before Future completed.")
         if self.signum is not None and self._ended_by_signal(main):
-            self.let_go()
             return exit_for_signal(self.signum)
         return None
 
-    def late_exit(self) -> Optional[BaseException]:
-        """The exit a signal asks for when it came after main's phase (during the shutdown), for
-        a main that did not handle stopping itself."""
-        if not self._late or self.signum is None or self._main_handles_stop:
-            return None
-        return exit_for_signal(self.signum)
-
-    def result(self) -> T:
+    def result(self) -> Any:
         main, self.main = self.main, None
         assert main is not None
         return main.result()
@@ -199,8 +270,10 @@ class StopRequest(Generic[T]):
 
     def let_go(self) -> None:
         """Drop a main that is done (an exception it raised counts as retrieved: its outcome is
-        decided).  A main still pending is kept: the shutdown must find it, cancel it and name
-        it, and nothing else may hold it (asyncio's loop keeps tasks only weakly)."""
+        decided), so that nothing main's frame held (often every task it started) outlives the
+        call through a raised exception's traceback.  A main still pending is kept: the shutdown
+        must find it, cancel it and name it, and nothing else may hold it (asyncio's loop keeps
+        tasks only weakly)."""
         main = self.main
         if main is None or not main.done():
             return
