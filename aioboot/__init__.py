@@ -8,10 +8,8 @@ exception that nobody retrieved.
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
-from ._diagnose import dump_tasks
-from ._notify import ready
 from ._runner import Runner, current_run, run, run_for_this_thread
 from ._scheduled import ScheduledCall, call_at, call_later
 from ._wait_any import wait_any
@@ -33,7 +31,26 @@ __all__ = [
     "wait_any",
 ]
 
+if TYPE_CHECKING:
+    from ._diagnose import dump_tasks
+    from ._notify import ready
+
 _Hook = TypeVar("_Hook", bound=Callable[[], object])
+
+# Imported when first used: a program that never dumps its tasks or talks to a service manager
+# does not pay for their modules at start-up.
+_LAZY = {"dump_tasks": "._diagnose", "ready": "._notify"}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aioboot' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
 
 def stop_future() -> asyncio.Future[Optional[int]]:

@@ -11,19 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import sys
 import threading
 import time
 import traceback
 from types import FrameType
-from typing import Any, Callable, Optional, TextIO, Union
+from typing import Any, Callable, Optional, TextIO
 
 from ._report import task_label, where_suspended
 
 logger = logging.getLogger("aioboot")
 
-_Handler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
 
 # 3.14+ records which task awaits which (asyncio.capture_call_graph); older versions only let us
 # follow a task's own await chain downwards.
@@ -141,14 +139,6 @@ def _outside_this_module(frame: FrameType) -> traceback.StackSummary:
     while len(stack) > 1 and stack[-1].filename == __file__:
         stack.pop()
     return stack
-
-
-def dump_signals() -> tuple[signal.Signals, ...]:
-    """The signal that asks for the dump during a run: SIGUSR1, where it exists (POSIX).  Its
-    default disposition would kill the process, so the runner takes it only while it has that
-    default, as it takes the stop signals (``_signals.SignalCapture``), and the program goes on."""
-    sigusr1 = getattr(signal.Signals, "SIGUSR1", None)
-    return () if sigusr1 is None else (sigusr1,)
 
 
 def dump_on_signal(signum: int) -> None:

@@ -53,11 +53,6 @@ class Notifier:
             logger.debug("notify: cannot create a socket for %s", name, exc_info=True)
             return None
 
-    @property
-    def watchdog_interval(self) -> Optional[float]:
-        """Seconds between two watchdog pings (half of ``WATCHDOG_USEC``), or None."""
-        return self._watchdog_interval
-
     def send(self, *fields: str) -> bool:
         """Send one datagram of ``fields`` (``"KEY=value"``); True when it left."""
         message = "\n".join(fields).encode()

@@ -15,10 +15,12 @@ import contextvars
 import enum
 import inspect
 import logging
+import os
 import sys
 import threading
 from types import TracebackType
 from typing import (
+    TYPE_CHECKING,
     Any,
     Awaitable,
     Callable,
@@ -44,13 +46,15 @@ from ._callables import (
     gives_awaitable,
     why_not_async,
 )
-from ._diagnose import StallWatch, dump_on_signal, dump_signals
 from ._executor import DaemonThreadPool
 from ._loops import ChosenLoop, LoopFactory, LoopSpec, choose_loop, make_loop, running_loop
-from ._notify import Notifier
 from ._shutdown import Cancellable, HeldTasks, Shutdown
-from ._signals import SignalCapture, stop_signals
+from ._signals import SignalCapture, stop_signals, task_dump_signals
 from ._stop import RunState
+
+if TYPE_CHECKING:  # diagnosis and the notify protocol are imported when a run uses them
+    from ._diagnose import StallWatch
+    from ._notify import Notifier
 
 T = TypeVar("T")
 
@@ -392,7 +396,7 @@ class Runner:
         loop.set_exception_handler(_report.handle_exception)
         executor = DaemonThreadPool()
         loop.set_default_executor(executor)
-        self._notifier = Notifier.from_environment()
+        self._notifier = _service_manager()
         if self._notifier is not None:
             self._notifier.start_watchdog(loop)  # pings from the loop: a stuck loop stops them
         timeout = self._options.shutdown_timeout
@@ -438,6 +442,8 @@ class Runner:
         assert loop is not None
         self._capture_signals(loop)
         if self._options.stall_warning is not None:
+            from ._diagnose import StallWatch
+
             self._stall_watch = StallWatch(loop, self._options.stall_warning)
             self._stall_watch.start()
 
@@ -457,7 +463,7 @@ class Runner:
             return  # signals are the main thread's; everything else works without them
         # The stop signals, and SIGUSR1 for the task dump: one capture, one set of rules.
         handlers: dict[int, Callable[[int], None]] = dict.fromkeys(stop_signals(), self._on_signal)
-        handlers.update(dict.fromkeys(dump_signals(), dump_on_signal))
+        handlers.update(dict.fromkeys(task_dump_signals(), _dump_tasks_on_signal))
         capture = SignalCapture(loop, handlers)
         try:
             capture.install()
@@ -515,6 +521,21 @@ class RunControl:
 
     def forget(self, pending: Cancellable) -> None:
         self._runner._require_shutdown().forget(pending)
+
+
+def _service_manager() -> Optional[Notifier]:
+    """The service manager to notify, if the program runs under one."""
+    if not os.environ.get("NOTIFY_SOCKET"):  # _notify.SOCKET_ENV, read without importing it
+        return None
+    from ._notify import Notifier
+
+    return Notifier.from_environment()
+
+
+def _dump_tasks_on_signal(signum: int) -> None:
+    from ._diagnose import dump_on_signal
+
+    dump_on_signal(signum)
 
 
 def _run_main(

@@ -14,11 +14,13 @@ import inspect
 import logging
 import warnings
 from concurrent.futures import Executor
-from typing import Any, Awaitable, Callable, Iterator, Optional, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator, Optional, Protocol, Sequence
 
 from . import _report, _task_failures
 from ._executor import DaemonThreadPool, shutdown_in_background
-from ._notify import Notifier
+
+if TYPE_CHECKING:
+    from ._notify import Notifier
 
 logger = logging.getLogger("aioboot")
 

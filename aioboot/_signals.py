@@ -282,3 +282,11 @@ class _Waker:
     def _close_sockets(self) -> None:
         self._reader.close()
         self._writer.close()
+
+
+def task_dump_signals() -> tuple[signal.Signals, ...]:
+    """The signal that asks for a task dump during a run: SIGUSR1, where it exists (POSIX).  Its
+    default disposition would kill the process, so the runner takes it only while it has that
+    default, as it takes the stop signals, and the program goes on."""
+    sigusr1 = getattr(signal.Signals, "SIGUSR1", None)
+    return () if sigusr1 is None else (sigusr1,)

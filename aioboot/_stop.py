@@ -16,12 +16,14 @@ import enum
 import logging
 import signal
 import sys
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import _report
-from ._notify import Notifier
 from ._shutdown import HeldTasks, announce_step
 from ._signals import forcing_signals, signal_name
+
+if TYPE_CHECKING:
+    from ._notify import Notifier
 
 logger = logging.getLogger("aioboot")
 
