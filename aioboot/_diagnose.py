@@ -18,6 +18,7 @@ import traceback
 from types import FrameType
 from typing import Any, Callable, Optional, TextIO
 
+from ._loops import running_loop
 from ._report import task_label, where_suspended
 
 logger = logging.getLogger("aioboot")
@@ -44,10 +45,7 @@ def dump_tasks(file: Optional[TextIO] = None) -> None:
 
 
 def format_dump() -> str:
-    try:
-        loop: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
+    loop = running_loop()
     tasks = _tasks_of(loop) if loop is not None else []
     threads = _thread_stacks()
     parts = [

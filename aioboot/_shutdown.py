@@ -17,6 +17,7 @@ from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator, Optional, Protocol, Sequence
 
 from . import _report, _task_failures
+from ._callables import close_unawaited
 from ._executor import DaemonThreadPool, shutdown_in_background
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class Shutdown:
         coro = self._steps()
         steps: object = self._loop.create_task(coro)
         if not asyncio.isfuture(steps):
-            coro.close()  # a stand-in loop that runs nothing (CPython's tests pass a Mock)
+            close_unawaited(coro)  # a stand-in loop that runs nothing (CPython's tests pass a Mock)
             return None
         try:
             self._run_to_the_end(steps)
