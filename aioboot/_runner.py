@@ -283,11 +283,7 @@ class Runner:
         self._state: Optional[RunState] = None  # how the runs end
         self._failure_watch: Optional[_task_failures.FailureWatch] = None
         self._notifier: Optional[Notifier] = None
-        # While the loop runs for the runner (each run() call, and close()): the stop signals,
-        # SIGUSR1's dump, the stall watch.
-        self._watching = False
-        self._signals: Optional[SignalCapture] = None
-        self._stall_watch: Optional[StallWatch] = None
+        self._watcher: Optional[_Watcher] = None
         self._control = RunControl(self)
 
     def __enter__(self) -> Runner:
@@ -323,7 +319,7 @@ class Runner:
         state.begin_call()
         # Signals first: their move to the loop's own handlers is then the loop's first callback,
         # before main's first step.
-        self._watch()
+        self._require_watcher().start()
         state.main_started(_create_task(loop, coro, self._context if context is None else context))
         escaped = None
         try:
@@ -331,7 +327,7 @@ class Runner:
         finally:
             state.end_call(escaped)
             if not self._watches_until_closed:
-                self._unwatch()
+                self._require_watcher().stop()
         failure = state.outcome()
         if failure is not None:
             state.let_go()
@@ -352,7 +348,7 @@ class Runner:
         assert state is not None
         state.begin_shutdown()
         try:
-            self._watch()  # the shutdown is still the program's to stop or force
+            self._require_watcher().start()  # the shutdown is still the program's to stop or force
             state.end_shutdown(shutdown.run())
         finally:
             self._tear_down(loop)
@@ -408,6 +404,7 @@ class Runner:
         if self._options.stop_on_error:
             self._failure_watch = _task_failures.FailureWatch(loop, self._on_task_failure)
             self._failure_watch.install()
+        self._watcher = _Watcher(loop, self._options, self._on_signal)
         self._context = contextvars.copy_context()
         self._loop = loop
         with _runners_lock:
@@ -418,7 +415,7 @@ class Runner:
         try:
             if self._shutdown is not None:
                 self._shutdown.let_go_of_leftovers()
-            self._unwatch()
+            self._require_watcher().stop()
             if self._failure_watch is not None:
                 self._failure_watch.uninstall()
             if self._notifier is not None:
@@ -434,44 +431,10 @@ class Runner:
 
     # -- signals and failures, routed to the call or to the shutdown -----------------------------
 
-    def _watch(self) -> None:
-        if self._watching:
-            return
-        self._watching = True
-        loop = self._loop
-        assert loop is not None
-        self._capture_signals(loop)
-        if self._options.stall_warning is not None:
-            from ._diagnose import StallWatch
-
-            self._stall_watch = StallWatch(loop, self._options.stall_warning)
-            self._stall_watch.start()
-
-    def _unwatch(self) -> None:
-        self._watching = False
-        stall_watch, self._stall_watch = self._stall_watch, None
-        if stall_watch is not None:
-            stall_watch.stop()
-        signals, self._signals = self._signals, None
-        if signals is not None:
-            signals.restore()
-
-    def _capture_signals(self, loop: asyncio.AbstractEventLoop) -> None:
-        if not self._options.handle_signals:
-            return
-        if threading.current_thread() is not threading.main_thread():
-            return  # signals are the main thread's; everything else works without them
-        # The stop signals, and SIGUSR1 for the task dump: one capture, one set of rules.
-        handlers: dict[int, Callable[[int], None]] = dict.fromkeys(stop_signals(), self._on_signal)
-        handlers.update(dict.fromkeys(task_dump_signals(), _dump_tasks_on_signal))
-        capture = SignalCapture(loop, handlers)
-        try:
-            capture.install()
-        except ValueError as exc:
-            # signal.signal refused (a sub-interpreter, an embedding that disabled signals).
-            logger.debug("stop signals are not handled: %s", exc)
-            return
-        self._signals = capture
+    def _require_watcher(self) -> _Watcher:
+        self._lazy_init()
+        assert self._watcher is not None
+        return self._watcher
 
     def _on_signal(self, signum: int) -> None:
         # After main's phase (in close()), the last call's request still decides: a first signal
@@ -480,6 +443,58 @@ class Runner:
 
     def _on_task_failure(self, task: asyncio.Task[Any]) -> None:
         self._require_state().on_task_failure(task)
+
+
+class _Watcher:
+    """What watches the program while the loop runs for a runner (each run() call, and close()):
+    the stop signals, SIGUSR1's task dump, the stall watch."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, options: Options, on_signal: Callable[[int], None]
+    ) -> None:
+        self._loop = loop
+        self._options = options
+        self._on_signal = on_signal
+        self._watching = False
+        self._signals: Optional[SignalCapture] = None
+        self._stall_watch: Optional[StallWatch] = None
+
+    def start(self) -> None:
+        if self._watching:
+            return
+        self._watching = True
+        self._signals = self._captured_signals()
+        if self._options.stall_warning is not None:
+            from ._diagnose import StallWatch
+
+            self._stall_watch = StallWatch(self._loop, self._options.stall_warning)
+            self._stall_watch.start()
+
+    def stop(self) -> None:
+        self._watching = False
+        stall_watch, self._stall_watch = self._stall_watch, None
+        if stall_watch is not None:
+            stall_watch.stop()
+        signals, self._signals = self._signals, None
+        if signals is not None:
+            signals.restore()
+
+    def _captured_signals(self) -> Optional[SignalCapture]:
+        if not self._options.handle_signals:
+            return None
+        if threading.current_thread() is not threading.main_thread():
+            return None  # signals are the main thread's; everything else works without them
+        # The stop signals, and SIGUSR1 for the task dump: one capture, one set of rules.
+        handlers: dict[int, Callable[[int], None]] = dict.fromkeys(stop_signals(), self._on_signal)
+        handlers.update(dict.fromkeys(task_dump_signals(), _dump_tasks_on_signal))
+        capture = SignalCapture(self._loop, handlers)
+        try:
+            capture.install()
+        except ValueError as exc:
+            # signal.signal refused (a sub-interpreter, an embedding that disabled signals).
+            logger.debug("stop signals are not handled: %s", exc)
+            return None
+        return capture
 
 
 class _WholeCallRunner(Runner):
