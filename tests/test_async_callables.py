@@ -102,7 +102,12 @@ REFUSED = [
 ]
 
 
-@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.fixture(params=ENTRY_POINTS)
+def entry(request: pytest.FixtureRequest) -> str:
+    """Each test using it runs once per entry point."""
+    return str(request.param)
+
+
 @pytest.mark.parametrize(("name", "result"), ACCEPTED)
 def test_every_entry_point_runs_every_async_kind(
     launch_here: Launch, entry: str, name: str, result: int
@@ -114,7 +119,6 @@ def test_every_entry_point_runs_every_async_kind(
         assert API_ENTRY_POINTS[entry](getattr(kinds, name)) == result
 
 
-@pytest.mark.parametrize("entry", ENTRY_POINTS)
 @pytest.mark.parametrize(("name", "sentence"), REFUSED)
 def test_every_entry_point_refuses_what_is_not_async_with_the_same_sentence(
     launch_here: Launch, entry: str, name: str, sentence: str
