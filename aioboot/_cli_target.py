@@ -281,8 +281,8 @@ def _is_same_file(origin: Optional[str], path: str) -> bool:
 def _runnable(
     found: object, target: Target, owner: object, module: ModuleType
 ) -> Callable[[], object]:
-    """``found``, the attribute ``owner`` has, if it is visibly an async callable taking no
-    arguments; refused before it is called otherwise, as run() refuses it (``_callables``): a
+    """``found`` (the target's attribute of ``owner``) if it is visibly an async callable taking
+    no arguments; refused before it is called otherwise, in run()'s words (``_callables``): a
     synchronous body would run outside aioboot.run(), without the loop, signal handling and
     shutdown the launcher is for."""
     if not callable(found):
@@ -292,8 +292,7 @@ def _runnable(
         )
     if not gives_awaitable(found):
         raise UsageError(f"target {target.text!r}: {why_not_async(found)}")
-    if _is_instance_method(owner, target.attrs[-1]):
-        assert isinstance(owner, type)
+    if isinstance(owner, type) and _is_plain_method(owner, target.attrs[-1]):
         raise UsageError(_instance_method_refusal(target, owner, module))
     refusal = arguments_refusal(found)
     if refusal is not None:
@@ -304,10 +303,10 @@ def _runnable(
     return found
 
 
-def _is_instance_method(owner: object, name: str) -> bool:
-    """Whether ``owner.name`` is a function defined in a class, which needs an instance: not a
-    staticmethod, nor a classmethod (bound to its class when looked up)."""
-    return inspect.isclass(owner) and inspect.isfunction(inspect.getattr_static(owner, name, None))
+def _is_plain_method(cls: type, name: str) -> bool:
+    """Whether ``cls.name`` is a function defined in the class, which needs an instance: not a
+    staticmethod, nor a classmethod (bound to the class when looked up)."""
+    return inspect.isfunction(inspect.getattr_static(cls, name, None))
 
 
 def _instance_method_refusal(target: Target, owner: type, module: ModuleType) -> str:
