@@ -39,17 +39,31 @@ def gives_awaitable(fn: object) -> bool:
     return False
 
 
+_NOT_ASYNC = "not an async function"
+
+
 def why_not_async(fn: object) -> str:
-    """The one sentence every entry point uses to refuse a callable that is not async."""
+    """The one sentence every entry point uses to refuse a callable that is not async: what it is
+    and, where there is one, what to write instead."""
+    if isinstance(fn, functools.partial):
+        return f"functools.partial of {why_not_async(fn.func)}"
     if inspect.isclass(fn):
-        kind = "a class whose instances are not awaitable"
-    elif inspect.isasyncgenfunction(fn):
-        kind = "an async generator function"
-    elif inspect.isroutine(fn):
-        kind = "a synchronous function"
-    else:
-        kind = f"a synchronous callable ({type(fn).__name__})"
-    return f"{qualified_name(fn)} is {kind}, not an async function: define it with async def"
+        return f"{qualified_name(fn)} is a class whose instances are not awaitable, {_NOT_ASYNC}"
+    if inspect.isasyncgenfunction(fn):
+        return (
+            f"{qualified_name(fn)} is an async generator function, {_NOT_ASYNC}: iterate it with "
+            "async for inside one"
+        )
+    if inspect.isroutine(fn):
+        return (
+            f"{qualified_name(fn)} is a synchronous function, {_NOT_ASYNC}: define it with "
+            "async def"
+        )
+    # Named by its class: a repr would put an address into a message meant to be compared.
+    return (
+        f"an instance of {qualified_name(type(fn))} is a synchronous callable, {_NOT_ASYNC}: "
+        "define its __call__ with async def"
+    )
 
 
 def arguments_refusal(fn: object, args: tuple[Any, ...] = ()) -> Optional[str]:

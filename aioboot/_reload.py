@@ -2,7 +2,8 @@
 
 A development tool.  This process only watches and supervises: it never imports the program.  The
 child is ``python -m aioboot`` with the same command line minus the reload options, so it stops
-the way any aioboot program stops.  Imported only for ``--reload`` (it needs ``watchfiles``).
+the way any aioboot program stops.  Imported only for ``--reload``; ``watchfiles`` is imported
+once the command line has been checked, so that its absence is a usage error like the others.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-import watchfiles
-
+from ._cli_exit import UsageError
 from ._signals import stop_signals
+
+if TYPE_CHECKING:
+    import watchfiles
 
 _WINDOWS = sys.platform == "win32"
 
@@ -33,20 +36,49 @@ else:
     _CHILD_FLAGS = 0
 
 
-def run_reloading(
+def run_with_reload(
+    command: Sequence[str],
+    target_file: Optional[str],
+    reload_dirs: Optional[Sequence[str]],
+    say: Callable[[str], None],
+) -> int:
+    """``--reload``: check the directories to watch (``reload_dirs``, else the current directory,
+    or the directory of a file target) and that watchfiles is installed, then
+    :func:`_run_reloading`.  The target's form has been checked already: nothing is imported."""
+    directories = list(reload_dirs or ())
+    if not directories:
+        here = os.getcwd() if target_file is None else os.path.dirname(os.path.abspath(target_file))
+        directories.append(here)
+    for directory in directories:
+        if not os.path.isdir(directory):
+            raise UsageError(f"--reload-dir: {directory!r} is not a directory")
+    try:
+        import watchfiles  # noqa: F401  (only checked here: _run_reloading uses it)
+    except ImportError as exc:
+        if exc.name != "watchfiles":
+            raise
+        raise UsageError(
+            "--reload needs watchfiles: pip install 'aioboot-runner[reload]'"
+        ) from None
+    return _run_reloading(command, directories, say)
+
+
+def _run_reloading(
     command: Sequence[str], directories: Sequence[str], say: Callable[[str], None]
 ) -> int:
     """Run ``command``; whenever a ``.py`` file under ``directories`` changes, stop it gracefully,
     wait for it, and start it again.  A program that exits by itself (finished, or failed to
     import) is started again on the next change.  Ends on SIGINT/SIGTERM, once the program has
     stopped; returns its last run's returncode (-N: ended by signal N)."""
+    import watchfiles
+
     supervisor = _Supervisor(command)
     watching = _WatchingEvent(supervisor.stop_requested, lambda: supervisor.start(directories, say))
     with supervisor.capturing_signals():
         try:
             for changes in watchfiles.watch(
                 *directories,
-                watch_filter=_SourceFilter(),
+                watch_filter=_source_filter(),
                 stop_event=watching,
                 raise_interrupt=False,
             ):
@@ -61,11 +93,22 @@ def run_reloading(
         return supervisor.outcome()
 
 
-class _SourceFilter(watchfiles.PythonFilter):
+def _source_filter() -> watchfiles.PythonFilter:
     """Python source files, outside virtual environments and caches: named here, not left to
-    whichever defaults the installed watchfiles has."""
+    whichever defaults the installed watchfiles has.  Its class is made here, as watchfiles is
+    imported only once it is needed."""
+    import watchfiles
 
-    ignore_dirs = (*watchfiles.PythonFilter.ignore_dirs, ".venv", "venv", ".tox", "__pycache__")
+    class SourceFilter(watchfiles.PythonFilter):
+        ignore_dirs = (
+            *watchfiles.PythonFilter.ignore_dirs,
+            ".venv",
+            "venv",
+            ".tox",
+            "__pycache__",
+        )
+
+    return SourceFilter()
 
 
 class _WatchingEvent:

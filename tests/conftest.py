@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -13,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Callable, Optional
+from typing import IO, Callable, NamedTuple, Optional
 
 import pytest
 
@@ -278,3 +279,53 @@ def reported_exception(record: logging.LogRecord) -> BaseException:
     exc = record.exc_info[1]
     assert exc is not None
     return exc
+
+
+CLI_TARGETS = PROGRAMS / "cli_targets"
+
+
+class Launched(NamedTuple):
+    """What an in-process launch ended with: the SystemExit code, and its output (each without
+    its last newline, as a Child's)."""
+
+    status: object
+    stdout: str
+    stderr: str
+
+
+Launch = Callable[..., Launched]
+
+
+@pytest.fixture
+def launch_here(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Launch]:
+    """Run the launcher in this process, ``launch_here(*argv, cwd=CLI_TARGETS)``: for what needs
+    no process of its own (no signal, no ending by one, no logging set-up).  What the launcher
+    changes for its program is put back afterwards: sys.argv, sys.path, the current directory,
+    the modules imported from that directory, its handler on the "aioboot" logger; an atexit
+    handler it registers is dropped, never run at the end of the test session."""
+    from aioboot.__main__ import main
+
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(atexit, "register", lambda *_args, **_kwargs: None)
+    aioboot_logger = logging.getLogger("aioboot")
+    monkeypatch.setattr(aioboot_logger, "handlers", list(aioboot_logger.handlers))
+    modules_before = set(sys.modules)
+    directories: list[Path] = []
+
+    def launch(*argv: str, cwd: Path = CLI_TARGETS) -> Launched:
+        monkeypatch.chdir(cwd)
+        directories.append(cwd.resolve())
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exited:
+            main(list(argv))
+        out, err = capsys.readouterr()
+        return Launched(exited.value.code, out.rstrip("\n"), err.rstrip("\n"))
+
+    yield launch
+    for name in set(sys.modules) - modules_before:
+        file = getattr(sys.modules[name], "__file__", None)
+        if file and any(Path(file).resolve().is_relative_to(d) for d in directories):
+            del sys.modules[name]  # the next launch imports the program afresh

@@ -1,6 +1,8 @@
-"""The launcher, ``python -m aioboot module:func [args ...]``, run in real child processes.
+"""The launcher, ``python -m aioboot module:func [args ...]``, run in real child processes, or in
+this process (``launch_here``) where it refuses its command line before anything of the program
+runs: no signal, no exit by signal, no logging set-up.
 
-The targets live in ``programs/cli_targets``, which each child runs in as its current directory:
+The targets live in ``programs/cli_targets``, which each launch runs in as its current directory:
 they are importable only because the launcher makes the current directory importable.
 """
 
@@ -14,11 +16,21 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-from conftest import LOOPS, PROGRAMS, PYTHON, SIGNALS, Child, Spawn, child_env, posix_only
+from conftest import (
+    CLI_TARGETS,
+    LOOPS,
+    PYTHON,
+    SIGNALS,
+    Child,
+    Launch,
+    Spawn,
+    child_env,
+    posix_only,
+)
 
 import aioboot
 
-TARGETS = PROGRAMS / "cli_targets"
+TARGETS = CLI_TARGETS
 SCRIPT = Path(PYTHON).parent / "aioboot"
 
 
@@ -37,7 +49,8 @@ def line_after(prefix: str, child: Child) -> str:
 
 
 def assert_no_launcher_frames(stderr: str) -> None:
-    for internal in ("__main__.py", "_runner.py", "<frozen importlib", "importlib/__init__.py"):
+    aioboot_files = os.path.dirname(aioboot.__file__) + os.sep
+    for internal in (aioboot_files, "<frozen importlib", "importlib/__init__.py"):
         assert internal not in stderr, stderr
 
 
@@ -97,7 +110,9 @@ def test_the_program_s_own_parser_is_named_after_its_file(
 @pytest.mark.parametrize(
     ("target", "code", "printed"),
     [
-        ("outcomes:App.start", 5, "APP STARTED"),
+        ("outcomes:App.start", 5, "APP STARTED"),  # a staticmethod
+        ("outcomes:App.create", 6, "APP CREATED BY App"),  # a classmethod
+        ("outcomes:app.serve", 13, "APP SERVED BY App"),  # a method of an instance
         ("cli_pkg.app:main", 0, "PKG APP RAN"),
     ],
 )
@@ -155,20 +170,19 @@ def test_a_file_already_imported_by_name_is_not_run_twice(spawn: Spawn, tmp_path
 
 
 def test_a_file_whose_module_name_is_taken_is_refused_before_it_runs(
-    spawn: Spawn, tmp_path: Path
+    launch_here: Launch, tmp_path: Path
 ) -> None:
     import asyncio
 
     # Not in the current directory, which `python -m` puts first: it would shadow asyncio itself.
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "asyncio.py").write_text("print('TOP LEVEL')\nasync def main(): pass\n")
-    child = launch(spawn, "src/asyncio.py:main", cwd=tmp_path)
-    assert child.finish() == 2
-    assert child.stderr == (
+    assert launch_here("src/asyncio.py:main", cwd=tmp_path) == (
+        2,
+        "",
         "aioboot: error: file 'src/asyncio.py' cannot be imported as module 'asyncio', which is "
-        f"already loaded ({asyncio.__file__}); rename the file"
+        f"already loaded ({asyncio.__file__}); rename the file",
     )
-    assert child.lines == []
 
 
 def test_a_file_target_failing_at_import_shows_its_own_traceback(
@@ -226,26 +240,40 @@ def test_targets_that_visibly_give_an_awaitable_are_run(
     assert child.lines == ([] if printed is None else [printed])
 
 
+SYNCHRONOUS_FUNCTION = "is a synchronous function, not an async function: define it with async def"
+
+
 @pytest.mark.parametrize(
-    ("target", "kind"),
+    ("target", "refusal"),
     [
-        ("outcomes:entry", "a synchronous function"),  # would run asyncio.run() itself
-        ("outcomes:plain_returning_coroutine", "a synchronous function"),  # no functools.wraps
-        ("outcomes:plain_returning_int", "a synchronous function"),
-        ("outcomes:sync_callable", "a synchronous callable (SyncCallable)"),
-        ("outcomes:NotAwaitable", "a class whose instances are not awaitable"),
-        ("outcomes:async_generator", "an async generator function"),
+        ("outcomes:entry", f"outcomes:entry {SYNCHRONOUS_FUNCTION}"),  # would run asyncio.run()
+        (  # no functools.wraps
+            "outcomes:plain_returning_coroutine",
+            f"outcomes:plain_returning_coroutine {SYNCHRONOUS_FUNCTION}",
+        ),
+        ("outcomes:plain_returning_int", f"outcomes:plain_returning_int {SYNCHRONOUS_FUNCTION}"),
+        (
+            "outcomes:sync_callable",
+            "an instance of outcomes:SyncCallable is a synchronous callable, not an async "
+            "function: define its __call__ with async def",
+        ),
+        (
+            "outcomes:NotAwaitable",
+            "outcomes:NotAwaitable is a class whose instances are not awaitable, not an async "
+            "function",
+        ),
+        (
+            "outcomes:async_generator",
+            "outcomes:async_generator is an async generator function, not an async function: "
+            "iterate it with async for inside one",
+        ),
     ],
 )
 def test_a_synchronous_target_is_refused_before_it_is_called(
-    spawn: Spawn, target: str, kind: str
+    launch_here: Launch, target: str, refusal: str
 ) -> None:
-    child = launch(spawn, target)
-    assert child.finish() == 2
-    assert (
-        child.stderr == f"aioboot: error: target {target!r} is {kind}; expected an async function"
-    )
-    assert child.lines == []  # its body never ran
+    # In run()'s words (tests/test_async_callables.py); its body never ran (nothing printed).
+    assert launch_here(target) == (2, "", f"aioboot: error: target {target!r}: {refusal}")
 
 
 def test_a_wrapper_that_claims_to_be_async_and_is_not_fails_as_the_program(spawn: Spawn) -> None:
@@ -253,9 +281,7 @@ def test_a_wrapper_that_claims_to_be_async_and_is_not_fails_as_the_program(spawn
     child = launch(spawn, "outcomes:lying_wrapper")
     assert child.finish() == 1
     assert child.lines == ["LYING WRAPPER CALLED"]
-    assert child.stderr == (
-        "TypeError: target 'outcomes:lying_wrapper' returned 42, not an awaitable"
-    )
+    assert child.stderr == "TypeError: outcomes:lying_wrapper returned 42, not an awaitable"
 
 
 def test_a_returned_string_exits_1_and_is_printed_as_sys_exit_does(spawn: Spawn) -> None:
@@ -317,18 +343,27 @@ FORM = "must look like 'module:function' or 'path/to/file.py:function', e.g. 'my
         ),
         (
             "outcomes:needs_args",
-            "target 'outcomes:needs_args' is called with no arguments but its signature is "
-            "(port: int) -> None; read options from sys.argv instead",
+            "target 'outcomes:needs_args' is called with no arguments, but its signature is "
+            "(port: int) -> None: missing a required argument: 'port'; read options from "
+            "sys.argv instead",
+        ),
+        (
+            "outcomes:App.serve",
+            "target 'outcomes:App.serve' is a method of class outcomes:App, which needs an "
+            "instance; did you mean 'outcomes:app.serve'?",
+        ),
+        (
+            "outcomes:Service.run",
+            "target 'outcomes:Service.run' is a method of class outcomes:Service, which needs an "
+            "instance: create one in the module (service = Service()) and target "
+            "'outcomes:service.run', or make run a staticmethod or classmethod",
         ),
         ("outcomes:App.start.", f"target 'outcomes:App.start.' {FORM}"),
         ("outcomes:App-start", f"target 'outcomes:App-start' {FORM}"),
     ],
 )
-def test_a_bad_target_is_one_line_and_exit_2(spawn: Spawn, target: str, error: str) -> None:
-    child = launch(spawn, target)
-    assert child.finish() == 2
-    assert child.stderr == f"aioboot: error: {error}"
-    assert child.lines == []
+def test_a_bad_target_is_one_line_and_exit_2(launch_here: Launch, target: str, error: str) -> None:
+    assert launch_here(target) == (2, "", f"aioboot: error: {error}")
 
 
 @pytest.mark.parametrize(
@@ -379,32 +414,29 @@ def test_a_bad_target_is_one_line_and_exit_2(spawn: Spawn, target: str, error: s
     ],
 )
 def test_a_missing_name_suggests_the_closest_existing_ones(
-    spawn: Spawn, target: str, error: str
+    launch_here: Launch, target: str, error: str
 ) -> None:
-    child = launch(spawn, target)
-    assert child.finish() == 2
-    assert child.stderr == f"aioboot: error: {error}"
-    assert child.lines == []
+    assert launch_here(target) == (2, "", f"aioboot: error: {error}")
 
 
-def test_a_missing_top_level_package_suggests_the_closest_first(spawn: Spawn) -> None:
-    child = launch(spawn, "cli_pkgg.app:main")
-    assert child.finish() == 2
+def test_a_missing_top_level_package_suggests_the_closest_first(launch_here: Launch) -> None:
+    launched = launch_here("cli_pkgg.app:main")
+    assert launched.status == 2
     # Whatever else is installed may follow (click, say): the closest comes first.
-    assert child.stderr.startswith(
+    assert launched.stderr.startswith(
         "aioboot: error: module 'cli_pkgg' not found (target 'cli_pkgg.app:main'); "
         "did you mean 'cli_pkg.app:main'"
     )
-    assert "\n" not in child.stderr
-    assert child.lines == []
+    assert "\n" not in launched.stderr
+    assert launched.stdout == ""
 
 
-def test_a_missing_attribute_of_a_file_target_suggests_the_closest(spawn: Spawn) -> None:
-    child = launch(spawn, "scripts/app.py:mian")
-    assert child.finish() == 2
-    assert child.stderr == (
+def test_a_missing_attribute_of_a_file_target_suggests_the_closest(launch_here: Launch) -> None:
+    assert launch_here("scripts/app.py:mian") == (
+        2,
+        "TOP LEVEL app",  # the module ran, as it must to be searched
         "aioboot: error: file 'scripts/app.py' has no attribute 'mian' "
-        "(target 'scripts/app.py:mian'); did you mean 'scripts/app.py:main'?"
+        "(target 'scripts/app.py:mian'); did you mean 'scripts/app.py:main'?",
     )
 
 
@@ -498,11 +530,11 @@ def test_shutdown_timeout_is_honoured(spawn: Spawn) -> None:
 
 
 @pytest.mark.parametrize("value", ["-1", "soon", "nan"])
-def test_a_bad_shutdown_timeout_is_a_usage_error(spawn: Spawn, value: str) -> None:
-    child = launch(spawn, "--shutdown-timeout", value, "outcomes:return_none")
-    assert child.finish() == 2
-    assert "aioboot: error: argument --shutdown-timeout:" in child.stderr
-    assert "RAN" not in child.lines
+def test_a_bad_shutdown_timeout_is_a_usage_error(launch_here: Launch, value: str) -> None:
+    launched = launch_here("--shutdown-timeout", value, "outcomes:return_none")
+    assert launched.status == 2
+    assert "aioboot: error: argument --shutdown-timeout:" in launched.stderr
+    assert launched.stdout == ""  # not RAN
 
 
 # -- loop choice, debug -------------------------------------------------------------------------
@@ -550,12 +582,17 @@ UNKNOWN_LOOP = (
     ],
 )
 def test_a_bad_loop_is_one_line_and_exit_2_before_the_target_is_imported(
-    spawn: Spawn, args: list[str], env: dict[str, str], error: str
+    launch_here: Launch,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    env: dict[str, str],
+    error: str,
 ) -> None:
+    monkeypatch.delenv("AIOBOOT_LOOP", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     # The target fails when imported: its traceback would show if it were imported first.
-    child = launch(spawn, *args, "fails_at_import:main", env=child_env(**env))
-    assert child.finish() == 2
-    assert child.stderr == f"aioboot: error: {error}"
+    assert launch_here(*args, "fails_at_import:main") == (2, "", f"aioboot: error: {error}")
 
 
 @pytest.mark.parametrize(("args", "debug"), [(["--debug"], "True"), ([], "False")])
@@ -600,26 +637,24 @@ def test_log_level_leaves_a_program_s_own_logging_configuration_alone(spawn: Spa
     assert child.stderr == "PROGRAM-FORMAT WARNING WARNING-LINE"
 
 
-def test_an_unknown_log_level_is_a_usage_error(spawn: Spawn) -> None:
-    child = launch(spawn, "--log-level", "loud", "outcomes:return_none")
-    assert child.finish() == 2
-    assert "aioboot: error: argument --log-level: invalid choice: 'LOUD'" in child.stderr
-    assert "RAN" not in child.lines
+def test_an_unknown_log_level_is_a_usage_error(launch_here: Launch) -> None:
+    launched = launch_here("--log-level", "loud", "outcomes:return_none")
+    assert launched.status == 2
+    assert "aioboot: error: argument --log-level: invalid choice: 'LOUD'" in launched.stderr
+    assert launched.stdout == ""  # not RAN
 
 
 # -- the launcher's own options -----------------------------------------------------------------
 
 
-def test_version(spawn: Spawn) -> None:
-    child = launch(spawn, "--version")
-    assert child.finish() == 0
-    assert child.lines == [f"aioboot {aioboot.__version__}"]
+def test_version(launch_here: Launch) -> None:
+    assert launch_here("--version") == (0, f"aioboot {aioboot.__version__}", "")
 
 
-def test_help_has_options_and_an_example(spawn: Spawn) -> None:
-    child = launch(spawn, "--help")
-    assert child.finish() == 0
-    assert child.lines[0] == "usage: aioboot [options] module:function [args ...]"
+def test_help_has_options_and_an_example(launch_here: Launch) -> None:
+    launched = launch_here("--help")
+    assert launched.status == 0
+    assert launched.stdout.splitlines()[0] == "usage: aioboot [options] module:function [args ...]"
     for text in (
         "--loop",
         "--debug",
@@ -627,22 +662,25 @@ def test_help_has_options_and_an_example(spawn: Spawn) -> None:
         "--log-level LEVEL",
         "--reload",
         "--reload-dir DIR",
+        "--stall-warning SECONDS",
         "--version",
         "python -m aioboot myapp.server:main --port 8080",
     ):
-        assert text in child.stdout
+        assert text in launched.stdout
 
 
-def test_no_target_is_a_usage_error(spawn: Spawn) -> None:
-    child = launch(spawn, "--debug")
-    assert child.finish() == 2
-    assert "aioboot: error: the following arguments are required: module:function" in child.stderr
+def test_no_target_is_a_usage_error(launch_here: Launch) -> None:
+    launched = launch_here("--debug")
+    assert launched.status == 2
+    assert "aioboot: error: the following arguments are required: module:function" in (
+        launched.stderr
+    )
 
 
-def test_an_abbreviated_option_is_not_accepted(spawn: Spawn) -> None:
-    child = launch(spawn, "--shutdown", "1", "outcomes:return_none")
-    assert child.finish() == 2
-    assert "aioboot: error: unrecognized arguments: --shutdown" in child.stderr
+def test_an_abbreviated_option_is_not_accepted(launch_here: Launch) -> None:
+    launched = launch_here("--shutdown", "1", "outcomes:return_none")
+    assert launched.status == 2
+    assert "aioboot: error: unrecognized arguments: --shutdown" in launched.stderr
 
 
 # -- the console script -------------------------------------------------------------------------
@@ -850,19 +888,16 @@ def test_reload_dir_chooses_what_is_watched(spawn: Spawn, tmp_path: Path) -> Non
     ],
 )
 def test_a_bad_reload_command_line_is_one_line_and_exit_2(
-    spawn: Spawn, args: list[str], error: str
+    launch_here: Launch, args: list[str], error: str
 ) -> None:
-    child = launch(spawn, *args)
-    assert child.finish() == 2
-    assert child.stderr == f"aioboot: error: {error}"
-    assert child.lines == []
+    assert launch_here(*args) == (2, "", f"aioboot: error: {error}")
 
 
 def test_reload_without_watchfiles_names_the_extra_to_install(spawn: Spawn) -> None:
     # -S: no site-packages, so no watchfiles (aioboot itself is on PYTHONPATH).
     child = spawn([PYTHON, "-S", "-m", "aioboot", "--reload", "argv_echo:main"], cwd=TARGETS)
     assert child.finish() == 2
-    assert (
-        child.stderr == "aioboot: error: --reload needs watchfiles: pip install 'aioboot[reload]'"
+    assert child.stderr == (
+        "aioboot: error: --reload needs watchfiles: pip install 'aioboot-runner[reload]'"
     )
     assert child.lines == []

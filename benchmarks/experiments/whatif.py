@@ -68,9 +68,9 @@ import json, time, asyncio, uvloop, aioboot
 t0 = time.perf_counter()
 import argparse
 t1 = time.perf_counter()
-import aioboot.__main__ as launcher
+import aioboot.__main__
 t2 = time.perf_counter()
-launcher._parser().parse_args(["startup:main"])
+aioboot._cli_options._parser().parse_args(["startup:main"])
 t3 = time.perf_counter()
 print(json.dumps({"import argparse (+gettext)": (t1 - t0) * 1000,
                   "import the rest of aioboot.__main__": (t2 - t1) * 1000,

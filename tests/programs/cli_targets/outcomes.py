@@ -123,8 +123,30 @@ async def needs_args(port: int) -> None:
     raise AssertionError("never called")
 
 
+# -- methods: a staticmethod or classmethod is a target; a method needs an instance -------------
+
+
 class App:
     @staticmethod
     async def start() -> int:
         print("APP STARTED")
         return 5
+
+    @classmethod
+    async def create(cls) -> int:
+        print("APP CREATED BY", cls.__name__)
+        return 6
+
+    async def serve(self) -> int:
+        print("APP SERVED BY", type(self).__name__)
+        return 13
+
+
+app = App()
+
+
+class Service:
+    """A class the module has no instance of."""
+
+    async def run(self) -> None:
+        raise AssertionError("never called")
