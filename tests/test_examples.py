@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 
 import pytest
-from conftest import CHILD_TIMEOUT, PYTHON, ROOT, Child, Spawn, child_env, posix_only
+from conftest import CHILD_TIMEOUT, PYTHON, ROOT, Child, Spawn, child_env, free_port, posix_only
 
 
 def start(spawn: Spawn, name: str, loop_name: str, *args: str) -> Child:
@@ -65,18 +64,11 @@ def test_stop_on_signal_cleans_up_and_exits_0(
     assert "Traceback" not in child.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @posix_only
 @pytest.mark.parametrize("port_from", ["ephemeral", "argv"])
 def test_websocket_echo_echoes_then_closes_clients_with_1001_on_sigterm(
     spawn: Spawn, loop_name: str, port_from: str
 ) -> None:
-    pytest.importorskip("websockets.asyncio.client")  # websockets >= 13
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
