@@ -30,7 +30,7 @@ import aioboot  # noqa: E402
 
 project = "aioboot"
 author = "aioboot developers"
-copyright = "aioboot developers"  # noqa: A001 (Sphinx's name for it)
+copyright = "aioboot developers"
 release = version = aioboot.__version__
 
 extensions = ["myst_parser", "sphinx.ext.autodoc"]
@@ -105,4 +105,3 @@ def _is_builtin(name: str) -> bool:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("missing-reference", _external_reference)
     return {"parallel_read_safe": True}
-

@@ -62,9 +62,7 @@ RECIPES = [
 
 
 def launch(spawn: Spawn, *args: str, port: int) -> Child:
-    return spawn(
-        [PYTHON, "-m", "aioboot", *args], env=child_env(PORT=str(port)), cwd=EXAMPLES
-    )
+    return spawn([PYTHON, "-m", "aioboot", *args], env=child_env(PORT=str(port)), cwd=EXAMPLES)
 
 
 @posix_only
@@ -139,9 +137,7 @@ def test_the_pytest_example_fails_only_with_the_plugin(pytester: pytest.Pytester
 def included_files() -> set[str]:
     """The files of docs/examples/ that some page includes."""
     pattern = re.compile(r"```\{literalinclude\} (?:\.\./)*examples/(\S+)")
-    return {
-        name for page in DOCS.rglob("*.md") for name in pattern.findall(page.read_text())
-    }
+    return {name for page in DOCS.rglob("*.md") for name in pattern.findall(page.read_text())}
 
 
 def test_every_docs_example_is_shown_and_run() -> None:
@@ -163,3 +159,11 @@ def test_the_readme_links_only_to_pages_that_exist() -> None:
     assert linked, "README.md links into the documentation"
     missing = [page for page in linked if not (DOCS / f"{page or 'index'}.md").is_file()]
     assert not missing, missing
+
+
+def test_the_readme_server_is_the_recipe_the_suite_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    marker = 'docs/examples/websockets_serve.py" -->\n\n```python\n'
+    shown = readme[readme.index(marker) + len(marker) :].split("```", 1)[0]
+    recipe = (EXAMPLES / "websockets_serve.py").read_text()
+    assert shown == recipe.split('"""\n\n', 1)[1]
