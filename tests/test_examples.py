@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import signal
+from pathlib import Path
 
 import pytest
 from conftest import CHILD_TIMEOUT, PYTHON, ROOT, Child, Spawn, child_env, free_port, posix_only
@@ -32,6 +34,13 @@ def test_every_example_is_tested() -> None:
         "wait_any.py",
     }
     assert {p.name for p in (ROOT / "examples").glob("*.py")} == tested
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
+def test_every_example_says_what_it_needs_at_the_top(path: Path) -> None:
+    docstring = ast.get_docstring(ast.parse(path.read_text())) or ""
+    assert "Needs " in docstring, docstring
+    assert "pip install aioboot-runner" in docstring, docstring
 
 
 def test_loop_choice_prints_the_loop_it_ran_on(spawn: Spawn, loop_name: str) -> None:
