@@ -121,8 +121,9 @@ def test_the_tutorial_server_in_production_dumps_its_tasks_on_sigusr1(spawn: Spa
 def test_the_pytest_example_fails_only_with_the_plugin(pytester: pytest.Pytester) -> None:
     pytest.importorskip("pytest_asyncio")
     pytester.makepyfile(test_poller=(EXAMPLES / "pytest_poller.py").read_text())
-    assert pytester.runpytest_subprocess("-p", "no:cacheprovider").ret == pytest.ExitCode.OK
     pytester.makepyprojecttoml((EXAMPLES / "pytest_pyproject.toml").read_text())
+    without = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-o", "aioboot=false")
+    assert without.ret == pytest.ExitCode.OK, without.stdout.str()
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
