@@ -4,6 +4,8 @@ The usual trick, ``loop.call_later(5, asyncio.run_coroutine_threadsafe, work(), 
 the coroutine right away (cancel the timer and it is "never awaited"), and nobody looks at the
 task's exception.  ``aioboot.call_later(5, work)`` creates the coroutine only when it is due, can
 be cancelled, awaited, and used from any thread; a call still pending at exit is cancelled.
+
+Needs only aioboot: ``pip install aioboot-runner``.
 """
 
 import asyncio

@@ -2,6 +2,8 @@
 program keeps a reference to but never asks for its result loses the exception: asyncio only
 mentions it when the task is garbage-collected, which may be never.  aioboot reports it when the
 run ends, with the task's name and the traceback, on the "aioboot" logger (here: stderr).
+
+Needs only aioboot: ``pip install aioboot-runner``.
 """
 
 import asyncio

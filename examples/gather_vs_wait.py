@@ -1,5 +1,7 @@
 """Cancelling ``asyncio.gather`` cancels its children; cancelling ``asyncio.wait`` does not: they
 keep running, and stopping them is the caller's job (``aioboot.wait_any`` does it for you).
+
+Needs only aioboot: ``pip install aioboot-runner``.
 """
 
 import asyncio

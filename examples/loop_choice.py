@@ -2,6 +2,8 @@
 
 python examples/loop_choice.py                       # loop: uvloop.Loop
 AIOBOOT_LOOP=asyncio python examples/loop_choice.py  # loop: asyncio.unix_events._Unix...
+
+Needs only aioboot: ``pip install aioboot-runner``.
 """
 
 import asyncio

@@ -2,6 +2,8 @@
 cancelled in the middle of whatever it was doing, then cleans up and returns.
 
     python examples/stop_on_signal.py     # then press Ctrl-C, or: kill -TERM <pid>
+
+Needs only aioboot: ``pip install aioboot-runner``.
 """
 
 import asyncio

@@ -3,6 +3,8 @@ anything running whichever way it ends.
 
 Its three cases: the work finishes first (the watcher is cancelled), the connection is lost first
 (the work is cancelled), the wait itself is cancelled (both are).
+
+Needs only aioboot: ``pip install aioboot-runner``.
 """
 
 import asyncio

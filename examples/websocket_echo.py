@@ -4,7 +4,7 @@ and the process exits 0.
 
     python examples/websocket_echo.py [PORT]   # no PORT (or 0): an ephemeral one, printed
 
-Needs websockets >= 13: ``pip install websockets``.
+Needs aioboot and websockets >= 13: ``pip install aioboot-runner websockets``.
 """
 
 import signal

@@ -8,6 +8,7 @@ import logging
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -254,6 +255,13 @@ def spawn() -> Iterator[Spawn]:
         if child.new_session or child.proc.poll() is None:
             child.kill()
             child.proc.wait(CHILD_TIMEOUT)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, for a child that must be told its port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def program(name: str) -> str:

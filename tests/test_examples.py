@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import signal
-import socket
+from pathlib import Path
 
 import pytest
-from conftest import CHILD_TIMEOUT, PYTHON, ROOT, Child, Spawn, child_env, posix_only
+from conftest import CHILD_TIMEOUT, PYTHON, ROOT, Child, Spawn, child_env, free_port, posix_only
 
 
 def start(spawn: Spawn, name: str, loop_name: str, *args: str) -> Child:
@@ -33,6 +34,13 @@ def test_every_example_is_tested() -> None:
         "wait_any.py",
     }
     assert {p.name for p in (ROOT / "examples").glob("*.py")} == tested
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
+def test_every_example_says_what_it_needs_at_the_top(path: Path) -> None:
+    docstring = ast.get_docstring(ast.parse(path.read_text())) or ""
+    assert "Needs " in docstring, docstring
+    assert "pip install aioboot-runner" in docstring, docstring
 
 
 def test_loop_choice_prints_the_loop_it_ran_on(spawn: Spawn, loop_name: str) -> None:
@@ -65,18 +73,11 @@ def test_stop_on_signal_cleans_up_and_exits_0(
     assert "Traceback" not in child.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @posix_only
 @pytest.mark.parametrize("port_from", ["ephemeral", "argv"])
 def test_websocket_echo_echoes_then_closes_clients_with_1001_on_sigterm(
     spawn: Spawn, loop_name: str, port_from: str
 ) -> None:
-    pytest.importorskip("websockets.asyncio.client")  # websockets >= 13
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 

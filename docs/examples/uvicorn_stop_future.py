@@ -1,0 +1,35 @@
+"""uvicorn wired to aioboot's stop request, for a main that has more to do around the server and
+returns a value.  uvicorn still takes the signals while it serves; the stop future also resolves
+on ``aioboot.request_stop()``.
+
+Needs ``pip install aioboot-runner uvicorn`` and hello.py (the app) beside it.
+
+    python -m aioboot uvicorn_stop_future:main      # or: python uvicorn_stop_future.py
+"""
+
+import asyncio
+import os
+
+import uvicorn
+from hello import app
+
+import aioboot
+
+
+async def main() -> int:
+    stop = aioboot.stop_future()
+    port = int(os.environ.get("PORT", "8000"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port))
+
+    async def exit_when_asked() -> None:
+        await stop
+        server.should_exit = True  # uvicorn's graceful shutdown
+
+    watcher = asyncio.create_task(exit_when_asked())
+    await server.serve()
+    watcher.cancel()
+    return 0
+
+
+if __name__ == "__main__":
+    aioboot.run(main())

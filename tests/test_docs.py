@@ -1,0 +1,170 @@
+"""The documentation's programs, run for real (the inline blocks of the pages run through sybil,
+conftest.py at the root).
+
+Each program of docs/examples/ that serves until it is stopped runs in a child process through
+the launcher, as the pages run it: a real client's request is answered, then a real SIGTERM stops
+it with the exit status the pages promise and the server's own shutdown.  The pytest plugin's
+example runs under a real pytest.  Every file of docs/examples/ is included by a page and run here.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import pytest
+from conftest import CHILD_TIMEOUT, PYTHON, ROOT, Child, Spawn, child_env, free_port, posix_only
+from test_servers import http_request, skip_unless_installed, ws_message
+
+pytest_plugins = ["pytester"]
+
+DOCS = ROOT / "docs"
+EXAMPLES = DOCS / "examples"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    module: str
+    needs: str
+    client: Callable[[int], str]
+    answer: str
+    ready: str  # the line that says it listens, on stdout (or stderr, for the servers' own logs)
+    ready_on_stderr: bool
+    shutdown: Optional[str]  # printed by the server's own shutdown
+    status_after_sigterm: int
+
+
+RECIPES = [
+    Recipe(
+        "uvicorn_main", "uvicorn", http_request, "200 hello", "INFO:     Uvicorn running on",
+        True, "app: lifespan shutdown", -signal.SIGTERM,
+    ),
+    Recipe(
+        "uvicorn_stop_future", "uvicorn", http_request, "200 hello",
+        "INFO:     Uvicorn running on", True, "app: lifespan shutdown", 0,
+    ),
+    Recipe(
+        "hypercorn_serve", "hypercorn", http_request, "200 hello", "Running on http://", True,
+        "app: lifespan shutdown", 0,
+    ),
+    Recipe(
+        "aiohttp_runner", "aiohttp", http_request, "200 hello", "serving on", False,
+        "app: on_shutdown", 0,
+    ),
+    Recipe(
+        "websockets_serve", "websockets.asyncio.server", ws_message, "message 'answered'",
+        "serving on", False, None, 0,
+    ),
+]  # fmt: skip
+
+
+def launch(spawn: Spawn, *args: str, port: int) -> Child:
+    return spawn([PYTHON, "-m", "aioboot", *args], env=child_env(PORT=str(port)), cwd=EXAMPLES)
+
+
+@posix_only
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.module)
+def test_a_server_recipe_answers_then_stops_on_sigterm(spawn: Spawn, recipe: Recipe) -> None:
+    skip_unless_installed(recipe.needs)
+    port = free_port()
+    child = launch(spawn, f"{recipe.module}:main", port=port)
+    if recipe.ready_on_stderr:
+        child.wait_for_stderr(recipe.ready)
+    else:
+        child.wait_for_line(recipe.ready)
+    assert recipe.client(port) == recipe.answer, child.transcript()
+    child.send(signal.SIGTERM)
+    assert child.finish() == recipe.status_after_sigterm, child.transcript()
+    if recipe.shutdown is not None:
+        assert recipe.shutdown in child.lines, child.transcript()
+    assert "Traceback" not in child.stderr, child.transcript()
+
+
+def greet(port: int, name: str) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=CHILD_TIMEOUT) as sock:
+        sock.sendall(f"{name}\n".encode())
+        return sock.makefile("rb").readline()
+
+
+@posix_only
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_the_tutorial_server_greets_and_stops_gracefully(spawn: Spawn, stop: int) -> None:
+    port = free_port()
+    child = spawn([PYTHON, "greeter.py"], env=child_env(PORT=str(port)), cwd=EXAMPLES)
+    child.wait_for_line(f"serving on 127.0.0.1:{port}")
+    assert greet(port, "Ada") == b"hello, Ada\n"
+    child.send(stop)
+    assert child.finish() == 0, child.transcript()
+    assert child.lines[-2:] == [
+        f"stopping (signal {stop})",
+        "shutdown hook: runs before the remaining tasks are cancelled",
+    ]
+
+
+@posix_only
+def test_the_tutorial_server_in_production_dumps_its_tasks_on_sigusr1(spawn: Spawn) -> None:
+    port = free_port()
+    child = launch(spawn, "--stall-warning", "1", "greeter:main", port=port)
+    child.wait_for_line("serving on")
+    child.send(signal.SIGUSR1)
+    child.wait_for_stderr("--- end of aioboot dump ---")
+    assert greet(port, "Grace") == b"hello, Grace\n"  # the program went on
+    child.send(signal.SIGTERM)
+    assert child.finish() == 0, child.transcript()
+    assert "task 'Task-1' running main() [pending]" in child.stderr
+    assert "signum = await stop" in child.stderr
+
+
+def test_the_pytest_example_fails_only_with_the_plugin(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("pytest_asyncio")
+    pytester.makepyfile(test_poller=(EXAMPLES / "pytest_poller.py").read_text())
+    pytester.makepyprojecttoml((EXAMPLES / "pytest_pyproject.toml").read_text())
+    without = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-o", "aioboot=false")
+    assert without.ret == pytest.ExitCode.OK, without.stdout.str()
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "task 'poller' running poll() (started by the test) failed and nobody retrieved its"
+            " exception:",
+            "ConnectionError: http://127.0.0.1:9 refused the connection",
+        ]
+    )
+
+
+def included_files() -> set[str]:
+    """The files of docs/examples/ that some page includes."""
+    pattern = re.compile(r"```\{literalinclude\} (?:\.\./)*examples/(\S+)")
+    return {name for page in DOCS.rglob("*.md") for name in pattern.findall(page.read_text())}
+
+
+def test_every_docs_example_is_shown_and_run() -> None:
+    examples = {path.name for path in EXAMPLES.iterdir() if path.suffix in (".py", ".toml")}
+    run_here = {r.module + ".py" for r in RECIPES} | {
+        "hello.py",  # the recipes' app
+        "greeter.py",
+        "pytest_poller.py",
+        "pytest_pyproject.toml",
+    }
+    assert examples == run_here
+    assert included_files() == examples
+
+
+def test_the_readme_links_only_to_pages_that_exist() -> None:
+    site = "https://aioboot-runner.readthedocs.io/en/latest/"
+    readme = (ROOT / "README.md").read_text()
+    linked = re.findall(re.escape(site) + r"([\w/.-]*?)(?:\.html)?(?:#[\w-]+)?\)", readme)
+    assert linked, "README.md links into the documentation"
+    missing = [page for page in linked if not (DOCS / f"{page or 'index'}.md").is_file()]
+    assert not missing, missing
+
+
+def test_the_readme_server_is_the_recipe_the_suite_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    marker = 'docs/examples/websockets_serve.py" -->\n\n```python\n'
+    shown = readme[readme.index(marker) + len(marker) :].split("```", 1)[0]
+    recipe = (EXAMPLES / "websockets_serve.py").read_text()
+    assert shown == recipe.split('"""\n\n', 1)[1]
