@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from ._diagnose import dump_tasks
     from ._notify import ready
 
-_Hook = TypeVar("_Hook", bound=Callable[[], object])
+HookT = TypeVar("HookT", bound=Callable[[], object])
 
 # Imported when first used: a program that never dumps its tasks or talks to a service manager
 # does not pay for their modules at start-up.
@@ -79,7 +79,7 @@ def request_stop() -> None:
     run_for_this_thread("request_stop()").request_stop()
 
 
-def on_shutdown(callback: _Hook) -> _Hook:
+def on_shutdown(callback: HookT) -> HookT:
     """Register ``callback`` (sync, or async) to run when the current run shuts down.
 
     Hooks run after main has returned or been cancelled and *before* the remaining tasks are

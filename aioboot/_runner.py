@@ -336,10 +336,11 @@ class Runner:
         return result
 
     def close(self) -> None:
-        """Shut down (README, "Shutdown, in this order") and close the loop.  A second call does
-        nothing.  Once the shutdown is complete, raises a ``KeyboardInterrupt``/``SystemExit``
-        that a task or a hook raised during it, else the exit a signal asked for during it: the
-        forcing one's, or a first signal's (README, "Stopping")."""
+        """Shut down, in the documented order (the docs' "The shutdown order"), and close the loop.
+        A second call does nothing.  Stop signals are handled for the length of the shutdown.
+        Once it is complete, raises a ``KeyboardInterrupt``/``SystemExit`` that a task or a hook
+        raised during it, else the exit a signal asked for during it: the forcing one's, or a
+        first signal's if the last call's main did not await :func:`aioboot.stop_future`."""
         if self._lifecycle is not _Lifecycle.INITIALIZED:
             return
         loop, shutdown, state = self._loop, self._shutdown, self._state

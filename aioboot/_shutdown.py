@@ -1,4 +1,4 @@
-"""The ordered, bounded shutdown that ``Runner.close()`` runs (README, "Shutdown, in this order").
+"""The ordered, bounded shutdown that ``Runner.close()`` runs (docs/explanation/shutdown.md).
 
 It owns what outlives a single ``run()`` call: the shutdown hooks, the scheduled calls to cancel and
 the default executor.  Whether the exit has been forced is the run state's (``_stop``): a forced

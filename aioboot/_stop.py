@@ -220,7 +220,7 @@ class RunState:
     def outcome(self) -> Optional[BaseException]:
         """What the phase that just ended raises -- a call's (``run()``) or the shutdown's
         (``close()``) -- or None: ``run()`` then returns :meth:`result`, ``close()`` returns.
-        The rules, first match wins (README, "Stopping"):
+        The rules, first match wins (docs/explanation/outcomes.md states them for users):
 
         1. a KeyboardInterrupt or SystemExit a task raised in that phase (not main's own);
         2. the exit a signal forced in that phase;
