@@ -5,18 +5,32 @@ Each program of docs/examples/ that serves until it is stopped runs in a child p
 the launcher, as the pages run it: a real client's request is answered, then a real SIGTERM stops
 it with the exit status the pages promise and the server's own shutdown.  The pytest plugin's
 example runs under a real pytest.  Every file of docs/examples/ is included by a page and run here.
+Every line of the launcher's error list is what the launcher prints for the command line it names.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
 import socket
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional
 
 import pytest
-from conftest import CHILD_TIMEOUT, PYTHON, ROOT, Child, Spawn, child_env, free_port, posix_only
+from conftest import (
+    CHILD_TIMEOUT,
+    PYTHON,
+    ROOT,
+    Child,
+    Launch,
+    Spawn,
+    child_env,
+    free_port,
+    posix_only,
+)
 from test_servers import http_request, skip_unless_installed, ws_message
 
 pytest_plugins = ["pytester"]
@@ -168,3 +182,113 @@ def test_the_readme_server_is_the_recipe_the_suite_runs() -> None:
     shown = readme[readme.index(marker) + len(marker) :].split("```", 1)[0]
     recipe = (EXAMPLES / "websockets_serve.py").read_text()
     assert shown == recipe.split('"""\n\n', 1)[1]
+
+
+# -- the launcher's error list (docs/reference/launcher.md) ----------------------------------------
+
+ERROR = "aioboot: error: "
+
+# The program the error list is about, as the reader's project would have it.
+MYAPP = {
+    "myapp/__init__.py": "",
+    "myapp/server.py": """\
+VERSION = "1.0"
+
+
+async def main() -> None: ...
+
+
+async def serve(port: int) -> None: ...
+
+
+def entry() -> None: ...
+
+
+async def events():
+    yield
+
+
+class App:
+    async def start(self) -> None: ...
+
+
+class Handler:
+    def __call__(self) -> None: ...
+
+
+handler = Handler()
+""",
+    "myapp/jobs.py": """\
+class Worker:
+    async def run(self) -> None: ...
+
+
+worker = Worker()
+""",
+    "src/asyncio.py": "async def main() -> None: ...\n",
+}
+
+# The command line of each error that does not quote its target, by how the error starts; every
+# other error's command line is the target it quotes.
+COMMAND_LINES = {
+    "file 'src/asyncio.py' cannot be imported": ["src/asyncio.py:main"],
+    "--loop: unknown loop 'bogus'": ["--loop", "bogus", "myapp.server:main"],
+    "--reload needs watchfiles": ["--reload", "myapp.server:main"],
+    "--reload-dir: 'nowhere'": ["--reload", "--reload-dir", "nowhere", "myapp.server:main"],
+    "--reload-dir is only used": ["--reload-dir", "myapp", "myapp.server:main"],
+}
+
+# The one part of an error that depends on the machine, asyncio's file, as the list shows it.
+ASYNCIO_AS_SHOWN = "/usr/lib/python3.12/asyncio/__init__.py"
+
+
+def documented_errors() -> list[str]:
+    page = (DOCS / "reference" / "launcher.md").read_text()
+    block = page.split("\n## Errors\n", 1)[1].split("\n```text\n", 1)[1].split("\n```", 1)[0]
+    return block.splitlines()
+
+
+def command_line(error: str) -> list[str]:
+    message = error[len(ERROR) :]
+    for start, argv in COMMAND_LINES.items():
+        if message.startswith(start):
+            return argv
+    quoted = re.search(r"target '([^']+)'", message)
+    assert quoted, f"{error!r} quotes no target: give its command line in COMMAND_LINES"
+    return [quoted.group(1)]
+
+
+def standard_library_path() -> list[str]:
+    """sys.path without site-packages and the test suite's directories: the modules a missing
+    top-level one is compared with are then the standard library's on any machine, not whatever
+    else this one has installed."""
+    bases = {Path(sys.base_prefix), Path(sys.base_exec_prefix)}
+    return [
+        entry
+        for entry in sys.path
+        if entry
+        and any(Path(entry).is_relative_to(base) for base in bases)
+        and not {"site-packages", "dist-packages"} & set(Path(entry).parts)
+    ]
+
+
+@pytest.mark.parametrize(
+    "error", documented_errors(), ids=lambda error: " ".join(command_line(error))
+)
+def test_each_documented_launcher_error_is_what_the_launcher_prints(
+    launch_here: Launch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: str
+) -> None:
+    for name, source in MYAPP.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(source)
+    monkeypatch.setattr(sys, "path", standard_library_path())
+    monkeypatch.setitem(sys.modules, "watchfiles", None)  # the reload extra is not installed
+    launched = launch_here(*command_line(error), cwd=tmp_path)
+    printed = launched.stderr.replace(asyncio.__file__, ASYNCIO_AS_SHOWN)
+    assert (launched.status, launched.stdout, printed) == (2, "", error)
+
+
+def test_every_explicit_command_line_belongs_to_a_documented_error() -> None:
+    messages = [error[len(ERROR) :] for error in documented_errors()]
+    unused = [start for start in COMMAND_LINES if not any(m.startswith(start) for m in messages)]
+    assert unused == []
