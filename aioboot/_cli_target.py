@@ -122,9 +122,9 @@ def _targets_for_missing_file(path: str, attrs: tuple[str, ...]) -> list[str]:
         files = [f for f in os.listdir(directory or os.curdir) if f.endswith(".py")]
     except OSError:
         return []
+    typed_directory = path[: len(path) - len(name)]  # with the separator the user typed
     return [
-        f"{os.path.join(directory, close)}:{attr_path}"
-        for close in difflib.get_close_matches(name, files)
+        f"{typed_directory}{close}:{attr_path}" for close in difflib.get_close_matches(name, files)
     ]
 
 
