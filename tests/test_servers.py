@@ -49,7 +49,17 @@ from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import pytest
-from conftest import LOOPS, PROGRAMS, PYTHON, Child, Spawn, child_env, posix_only, run_env
+from conftest import (
+    LOOPS,
+    PROGRAMS,
+    PYTHON,
+    Child,
+    Spawn,
+    assert_child_signal_path,
+    child_env,
+    posix_only,
+    run_env,
+)
 
 pytestmark = [pytest.mark.timeout(60), posix_only]
 
@@ -221,7 +231,9 @@ def start_server(spawn: Spawn, run: Run) -> Child:
         "script": [PYTHON, str(SERVERS / f"{run.module}.py")],
         "launcher": [PYTHON, "-m", "aioboot", f"{run.module}:main"],
     }[run.runner]
-    return spawn(args, env=run_env(run.loop, run.signal_path), cwd=SERVERS)
+    child: Child = spawn(args, env=run_env(run.loop, run.signal_path), cwd=SERVERS)
+    assert_child_signal_path(child, run.signal_path)
+    return child
 
 
 def ready_port(child: Child) -> int:

@@ -7,7 +7,15 @@ import signal
 from typing import Optional
 
 import pytest
-from conftest import PYTHON, Child, Spawn, posix_only, program, run_env
+from conftest import (
+    PYTHON,
+    Child,
+    Spawn,
+    assert_child_signal_path,
+    posix_only,
+    program,
+    run_env,
+)
 
 pytestmark = [pytest.mark.timeout(60), posix_only]
 
@@ -29,6 +37,7 @@ def start(
         stdin=stdin,
     )
     child.wait_for_line("READY")
+    assert_child_signal_path(child, signal_path)
     return child
 
 
