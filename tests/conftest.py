@@ -53,7 +53,11 @@ def loop_name(request: pytest.FixtureRequest) -> str:
 # aioboot's switch to the signal.signal path on any OS, and what each path is called in aioboot's
 # DEBUG report of the path each signal it takes is handled on (SignalCapture._log_how).
 FALLBACK_SWITCH = "_AIOBOOT_SIGNAL_FALLBACK"
-HANDLED_WITH = {"loop": "loop.add_signal_handler", "fallback": "signal.signal"}
+HANDLED_WITH = {
+    # No Windows loop has add_signal_handler: the fallback is the only path there.
+    "loop": "signal.signal" if sys.platform == "win32" else "loop.add_signal_handler",
+    "fallback": "signal.signal",
+}
 # How a child started with run_env shows that report on stderr.
 SIGNAL_PATH_SITE = PROGRAMS / "signal_path_report"
 SIGNAL_PATH_REPORT = "aioboot signal path: "
