@@ -1,5 +1,6 @@
 """Real signals (os.kill) to a real program in a child process, on every loop and on both signal
-paths: the loop's add_signal_handler and the signal.signal fallback that Windows uses."""
+paths: the loop's add_signal_handler and the signal.signal fallback that Windows uses.  Each case
+checks, from the child's own report, that its path was taken."""
 
 from __future__ import annotations
 
