@@ -210,14 +210,18 @@ class SignalCapture:
         self._handlers[signum](signum)
 
     def _log_how(self) -> None:
+        """Which path each signal takes, at DEBUG: the tests of each path check it there."""
+        if not _logger.isEnabledFor(logging.DEBUG):
+            return
         if not self._previous:
             _logger.debug("no stop signal taken: the program has its own handlers")
             return
-        _logger.debug(
-            "handling %s (%s)",
-            ", ".join(signal_name(s) for s in self._previous),
-            "loop" if self._via_loop == set(self._previous) else "signal.signal fallback",
-        )
+        how = [
+            f"{signal_name(sig)} with "
+            + ("loop.add_signal_handler" if sig in self._via_loop else "signal.signal")
+            for sig in self._previous
+        ]
+        _logger.debug("handling %s", ", ".join(how))
 
     def _fallback_handler(self, signum: int, frame: object) -> None:
         # Runs between two bytecodes of the main thread, possibly inside the loop's own code: only

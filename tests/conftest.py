@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -51,11 +52,46 @@ def loop_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+# aioboot's switch to the signal.signal path on any OS, and what each path is called in aioboot's
+# DEBUG report of the path each signal it takes is handled on (SignalCapture._log_how).
+FALLBACK_SWITCH = "_AIOBOOT_SIGNAL_FALLBACK"
+HANDLED_WITH = {
+    # No Windows loop has add_signal_handler: the fallback is the only path there.
+    "loop": "signal.signal" if sys.platform == "win32" else "loop.add_signal_handler",
+    "fallback": "signal.signal",
+}
+# How a child started with run_env shows that report on stderr.
+SIGNAL_PATH_SITE = PROGRAMS / "signal_path_report"
+SIGNAL_PATH_REPORT = "aioboot signal path: "
+
+
 @pytest.fixture(params=["loop", "fallback"])
 def signal_path(request: pytest.FixtureRequest) -> str:
     """The loop's add_signal_handler, or the signal.signal fallback that Windows uses (forced in
-    a child with _AIOBOOT_SIGNAL_FALLBACK=1)."""
+    a child with _AIOBOOT_SIGNAL_FALLBACK=1, see run_env)."""
     return str(request.param)
+
+
+@pytest.fixture(params=["loop", "fallback"])
+def signal_path_in_process(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> str:
+    """``signal_path`` for runs in this process; their report is in ``caplog.text``."""
+    monkeypatch.setenv(FALLBACK_SWITCH, "1" if request.param == "fallback" else "0")
+    caplog.set_level(logging.DEBUG, logger="aioboot")
+    return str(request.param)
+
+
+def assert_signal_path(report: str, signal_path: str) -> None:
+    """That every signal aioboot took, in every run ``report`` covers (a child's report line, or
+    the log of runs in this process), was handled on ``signal_path``: a case named for a path
+    proves that path only if it was taken."""
+    taken = re.findall(r"\b(SIG[A-Z0-9]+) with ([\w.]+)", report)
+    assert taken, f"no signal path reported: {report!r}"
+    other = [f"{name} with {how}" for name, how in taken if how != HANDLED_WITH[signal_path]]
+    assert not other, f"{signal_path} path asked for, but: {', '.join(other)}"
 
 
 class Child:
@@ -116,18 +152,21 @@ class Child:
             self._stderr.append(line)
             self._stderr_grew.notify_all()
 
-    def wait_for_stderr(self, expected: str, timeout: float = CHILD_TIMEOUT) -> None:
-        """Wait until a stderr line contains ``expected``; on EOF or timeout, kill and fail."""
+    def wait_for_stderr(self, expected: str, timeout: float = CHILD_TIMEOUT) -> str:
+        """The first stderr line that contains ``expected``, once written; on EOF or timeout,
+        kill and fail."""
 
-        def seen() -> bool:
-            return None in self._stderr or any(expected in line for line in self._stderr if line)
+        def found() -> Optional[str]:
+            return next((line for line in self._stderr if line and expected in line), None)
 
         with self._stderr_grew:
-            self._stderr_grew.wait_for(seen, timeout)
-        if not any(expected in line for line in self._stderr if line):
+            self._stderr_grew.wait_for(lambda: None in self._stderr or found(), timeout)
+            line = found()
+        if line is None:
             self.proc.kill()
             self.finish()
             pytest.fail(f"child never wrote {expected!r} to stderr; {self.transcript()}")
+        return line
 
     def wait_for_line(self, expected: str, timeout: float = CHILD_TIMEOUT) -> str:
         """Read stdout up to a line starting with ``expected``; on EOF or timeout, kill and fail."""
@@ -211,16 +250,25 @@ def child_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
     env["PYTHONUNBUFFERED"] = "1"
     env.pop("AIOBOOT_LOOP", None)
-    env.pop("_AIOBOOT_SIGNAL_FALLBACK", None)
+    env.pop(FALLBACK_SWITCH, None)
     env.update(extra)
     return env
 
 
 def run_env(loop_name: str, signal_path: str = "loop", **extra: str) -> dict[str, str]:
     """A child's environment for a run on ``loop_name`` whose signals take ``signal_path``: the
-    loop's own handlers, or (``"fallback"``) the ``signal.signal`` path that Windows uses."""
+    loop's own handlers, or (``"fallback"``) the ``signal.signal`` path that Windows uses.  The
+    child reports the path it took on stderr (programs/signal_path_report/sitecustomize.py), for
+    ``assert_child_signal_path``."""
     fallback = "1" if signal_path == "fallback" else "0"
-    return child_env(AIOBOOT_LOOP=loop_name, _AIOBOOT_SIGNAL_FALLBACK=fallback, **extra)
+    env = child_env(AIOBOOT_LOOP=loop_name, **{FALLBACK_SWITCH: fallback}, **extra)
+    env["PYTHONPATH"] = os.pathsep.join([str(SIGNAL_PATH_SITE), env["PYTHONPATH"]])
+    return env
+
+
+def assert_child_signal_path(child: Child, signal_path: str) -> None:
+    """``assert_signal_path`` for a child started with ``run_env``, on its first run's report."""
+    assert_signal_path(child.wait_for_stderr(SIGNAL_PATH_REPORT), signal_path)
 
 
 Spawn = Callable[..., Child]

@@ -20,6 +20,7 @@ from conftest import (
     Child,
     Spawn,
     aioboot_reports,
+    assert_child_signal_path,
     child_env,
     posix_only,
     program,
@@ -41,6 +42,7 @@ def start(
     env = run_env(loop_name, signal_path)
     child: Child = spawn([PYTHON, program("production.py"), scenario, *options], env=env)
     child.wait_for_line("READY")
+    assert_child_signal_path(child, signal_path)
     return child
 
 

@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import NamedTuple, Optional
 
 import pytest
-from conftest import CHILD_TIMEOUT, PYTHON, Child, Spawn, posix_only, program, run_env
+from conftest import (
+    CHILD_TIMEOUT,
+    PYTHON,
+    Child,
+    Spawn,
+    assert_child_signal_path,
+    posix_only,
+    program,
+    run_env,
+)
 
 import aioboot
 
@@ -109,6 +118,7 @@ def start(
         [PYTHON, program("production.py"), "serve", *options], env=environment, stdin=stdin
     )
     child.wait_for_line("READY")
+    assert_child_signal_path(child, signal_path)
     return child
 
 

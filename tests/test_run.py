@@ -14,7 +14,7 @@ from collections.abc import Coroutine
 from typing import Any, Callable
 
 import pytest
-from conftest import ASYNCIO_REFUSAL, posix_only
+from conftest import ASYNCIO_REFUSAL, assert_signal_path, posix_only
 
 import aioboot
 
@@ -172,13 +172,9 @@ def test_run_twice_in_a_row_leaves_handlers_as_they_were(loop_name: str) -> None
     assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == before
 
 
-@pytest.mark.parametrize("fallback", [False, True], ids=["loop", "fallback"])
 def test_custom_and_ignored_handlers_are_left_to_the_program(
-    monkeypatch: pytest.MonkeyPatch, loop_name: str, fallback: bool
+    loop_name: str, signal_path_in_process: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if fallback:
-        monkeypatch.setenv("_AIOBOOT_SIGNAL_FALLBACK", "1")
-
     def own(signum: int, frame: object) -> None: ...
 
     seen: list[object] = []
@@ -194,6 +190,7 @@ def test_custom_and_ignored_handlers_are_left_to_the_program(
         assert seen[1] is own  # the program's own handler: the signal is its alone
         assert signal.getsignal(signal.SIGTERM) is own
         assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        assert_signal_path(caplog.text, signal_path_in_process)  # SIGUSR1's, the one it took
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
@@ -299,13 +296,9 @@ def test_stop_future_and_request_stop_outside_a_run_are_clear_errors() -> None:
 
 
 @posix_only
-@pytest.mark.parametrize("fallback", [False, True], ids=["loop", "fallback"])
 def test_the_stop_future_resolves_to_a_plain_int(
-    monkeypatch: pytest.MonkeyPatch, loop_name: str, fallback: bool
+    loop_name: str, signal_path_in_process: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if fallback:
-        monkeypatch.setenv("_AIOBOOT_SIGNAL_FALLBACK", "1")
-
     async def main() -> object:
         stop = aioboot.stop_future()
         os.kill(os.getpid(), signal.SIGTERM)
@@ -314,6 +307,7 @@ def test_the_stop_future_resolves_to_a_plain_int(
     value = aioboot.run(main(), loop=loop_name)
     assert type(value) is int  # not signal.Signals, whose str() differs across versions
     assert value == signal.SIGTERM
+    assert_signal_path(caplog.text, signal_path_in_process)
 
 
 @posix_only

@@ -25,6 +25,8 @@ from conftest import (
     Child,
     Spawn,
     aioboot_reports,
+    assert_child_signal_path,
+    assert_signal_path,
     posix_only,
     program,
     run_env,
@@ -519,15 +521,10 @@ def test_works_off_the_main_thread_without_touching_signals(loop_name: str) -> N
 # -- signals ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["loop", "fallback"])
-def signal_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The loop's add_signal_handler, or the signal.signal fallback that Windows uses."""
-    monkeypatch.setenv("_AIOBOOT_SIGNAL_FALLBACK", "1" if request.param == "fallback" else "0")
-    return str(request.param)
-
-
 @posix_only
-def test_signals_are_taken_only_during_run_and_close(loop_name: str, signal_path: str) -> None:
+def test_signals_are_taken_only_during_run_and_close(
+    loop_name: str, signal_path_in_process: str, caplog: pytest.LogCaptureFixture
+) -> None:
     before = handlers()
     seen: dict[str, list[object]] = {}
 
@@ -545,11 +542,12 @@ def test_signals_are_taken_only_during_run_and_close(loop_name: str, signal_path
     for when, during in seen.items():
         assert all(d != b for d, b in zip(during, before)), when
     assert handlers() == before
+    assert_signal_path(caplog.text, signal_path_in_process)
 
 
 @posix_only
 def test_sigint_ends_the_run_with_keyboardinterrupt_and_the_next_run_works(
-    loop_name: str, signal_path: str
+    loop_name: str, signal_path_in_process: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     cleaned: list[bool] = []
 
@@ -565,6 +563,7 @@ def test_sigint_ends_the_run_with_keyboardinterrupt_and_the_next_run_works(
             runner.run(interrupted())
         assert cleaned == [True]
         assert runner.run(answer()) == 42
+    assert_signal_path(caplog.text, signal_path_in_process)
 
 
 @posix_only
@@ -599,6 +598,7 @@ def start_runner_program(
     env = run_env(loop_name, signal_path, RUNNER_TIMEOUT=str(timeout))
     child: Child = spawn([PYTHON, program("runner.py"), scenario], env=env)
     child.wait_for_line("READY")
+    assert_child_signal_path(child, signal_path)
     return child
 
 

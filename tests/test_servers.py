@@ -19,7 +19,9 @@ What every case asserts, as issue 10 specifies it:
   left waiting;
 - stderr holds none of the noise listed in ``NOISE`` (after a forced exit, ``FORCED_NOISE``:
   the server's own report of the request it abandoned is allowed). A script stopped by SIGINT
-  ends with Python's KeyboardInterrupt traceback, as under ``asyncio.run``; nothing else.
+  ends with Python's KeyboardInterrupt traceback, as under ``asyncio.run``; nothing else;
+- aioboot's own report (conftest.assert_child_signal_path) says the signals were handled on the
+  path the case names.
 
 Matrix, to stay near 60 s per Python on a loaded 2-core machine (each case takes 1.3-1.5 s: the
 server's start and the one-second request). Where a cut was needed, it keeps the cases where two
@@ -49,7 +51,17 @@ from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import pytest
-from conftest import LOOPS, PROGRAMS, PYTHON, Child, Spawn, child_env, posix_only, run_env
+from conftest import (
+    LOOPS,
+    PROGRAMS,
+    PYTHON,
+    Child,
+    Spawn,
+    assert_child_signal_path,
+    child_env,
+    posix_only,
+    run_env,
+)
 
 pytestmark = [pytest.mark.timeout(60), posix_only]
 
@@ -221,7 +233,9 @@ def start_server(spawn: Spawn, run: Run) -> Child:
         "script": [PYTHON, str(SERVERS / f"{run.module}.py")],
         "launcher": [PYTHON, "-m", "aioboot", f"{run.module}:main"],
     }[run.runner]
-    return spawn(args, env=run_env(run.loop, run.signal_path), cwd=SERVERS)
+    child: Child = spawn(args, env=run_env(run.loop, run.signal_path), cwd=SERVERS)
+    assert_child_signal_path(child, run.signal_path)
+    return child
 
 
 def ready_port(child: Child) -> int:

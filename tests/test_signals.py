@@ -1,5 +1,6 @@
 """Real signals (os.kill) to a real program in a child process, on every loop and on both signal
-paths: the loop's add_signal_handler and the signal.signal fallback that Windows uses."""
+paths: the loop's add_signal_handler and the signal.signal fallback that Windows uses.  Each case
+checks, from the child's own report, that its path was taken."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ import signal
 from typing import Optional
 
 import pytest
-from conftest import PYTHON, Child, Spawn, posix_only, program, run_env
+from conftest import (
+    PYTHON,
+    Child,
+    Spawn,
+    assert_child_signal_path,
+    posix_only,
+    program,
+    run_env,
+)
 
 pytestmark = [pytest.mark.timeout(60), posix_only]
 
@@ -29,6 +38,7 @@ def start(
         stdin=stdin,
     )
     child.wait_for_line("READY")
+    assert_child_signal_path(child, signal_path)
     return child
 
 
