@@ -34,9 +34,8 @@ def gives_awaitable(fn: object) -> bool:
         return False
     if unwrapped is not fn:
         return gives_awaitable(unwrapped)
-    if not inspect.isroutine(fn):
-        return inspect.iscoroutinefunction(type(fn).__call__)
-    return False
+    # A callable object qualifies when its __call__ is an async method.
+    return not inspect.isroutine(fn) and inspect.iscoroutinefunction(type(fn).__call__)
 
 
 _NOT_ASYNC = "not an async function"
