@@ -241,7 +241,7 @@ def _parser() -> argparse.ArgumentParser:
         "--reload",
         action="store_true",
         help="development: run the program in a child process and restart it (gracefully) "
-        "whenever a .py file changes; needs pip install 'aioboot[reload]'",
+        "whenever a .py file changes; needs pip install 'aioboot-runner[reload]'",
     )
     parser.add_argument(
         "--reload-dir",
@@ -314,7 +314,9 @@ def _reload(options: _LaunchOptions, launcher_args: list[str], program_args: lis
     except ImportError as exc:
         if exc.name != "watchfiles":
             raise
-        raise _UsageError("--reload needs watchfiles: pip install 'aioboot[reload]'") from None
+        raise _UsageError(
+            "--reload needs watchfiles: pip install 'aioboot-runner[reload]'"
+        ) from None
     command = [sys.executable, "-m", "aioboot", *_without_reload_options(launcher_args)]
     status = run_reloading([*command, *program_args], directories, _say)
     return _exit_by_signal(-status) if status < 0 else status

@@ -863,6 +863,7 @@ def test_reload_without_watchfiles_names_the_extra_to_install(spawn: Spawn) -> N
     child = spawn([PYTHON, "-S", "-m", "aioboot", "--reload", "argv_echo:main"], cwd=TARGETS)
     assert child.finish() == 2
     assert (
-        child.stderr == "aioboot: error: --reload needs watchfiles: pip install 'aioboot[reload]'"
+        child.stderr
+        == "aioboot: error: --reload needs watchfiles: pip install 'aioboot-runner[reload]'"
     )
     assert child.lines == []
