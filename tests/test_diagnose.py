@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from conftest import (
 )
 
 import aioboot
+import aioboot._runner
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -169,8 +171,16 @@ def test_a_blocked_loop_gives_one_warning_with_the_blocking_line_and_one_end_lin
     warning = child.stderr[child.stderr.index(STALL) : child.stderr.index(STALL_END)]
     assert "(stall_warning=0.2)" in warning
     assert "task 'the-blocker' running blocker() is blocking it" in warning
-    assert "sys.stdin.readline()  # THE BLOCKING LINE" in warning
-    assert "in block_until_told" in warning
+    # The stack starts where the loop called the task's coroutine: the start-up, aioboot's runner
+    # and the loop's own frames are only counted.
+    assert re.search(
+        r"most recent call last; \d+ frames above it, the start-up and the loop, ", warning
+    )
+    assert frames_in(warning) == [
+        (program("production.py"), "blocker"),
+        (program("production.py"), "block_until_told"),
+    ]
+    assert warning.rstrip().endswith("sys.stdin.readline()  # THE BLOCKING LINE")
 
 
 def test_the_launcher_refuses_a_bad_stall_warning_in_one_line(tmp_path: Path) -> None:
@@ -213,8 +223,41 @@ def test_a_stall_in_a_plain_callback_says_no_task_is_running(
     aioboot.run(_block_in_a_callback(), loop=loop_name, stall_warning=0.2)
     [warning] = aioboot_reports(caplog, STALL)
     assert "a callback (no task) blocks it" in warning.getMessage()
-    assert "in _busy_wait_then_set" in warning.getMessage()
+    # From the callback down to the wait inside threading: pytest's frames, this test's and the
+    # loop's are left out.
+    frames = frames_in(warning.getMessage())
+    assert frames[0] == (__file__, "_busy_wait_then_set")
+    assert {file for file, _ in frames[1:]} == {threading.__file__}
     assert len(aioboot_reports(caplog, STALL_END)) == 1
+
+
+async def _block_in_a_c_function() -> None:
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    # time.sleep is the callback itself: no Python frame of the program's below the loop's.
+    loop.call_soon(time.sleep, 0.6)
+    loop.call_soon(done.set_result, None)
+    await done
+
+
+def test_a_stall_with_no_frame_of_the_programs_below_the_loop_keeps_the_whole_stack(
+    loop_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="aioboot")
+    aioboot.run(_block_in_a_c_function(), loop=loop_name, stall_warning=0.2)
+    [warning] = aioboot_reports(caplog, STALL)
+    assert "(most recent call last):" in warning.getMessage()
+    frames = frames_in(warning.getMessage())
+    this_test = "test_a_stall_with_no_frame_of_the_programs_below_the_loop_keeps_the_whole_stack"
+    assert (__file__, this_test) in frames
+    # The innermost frame is the loop's (asyncio's, running the callback) or, on uvloop, whose
+    # loop has no Python frames, aioboot's runner calling run_forever().
+    assert frames[-1][0] in (asyncio.events.__file__, aioboot._runner.__file__)
+
+
+def frames_in(warning: str) -> list[tuple[str, str]]:
+    """(file, function) of each frame of a stall warning's stack, outermost first."""
+    return re.findall(r'^  File "([^"]+)", line \d+, in (\S+)$', warning, re.MULTILINE)
 
 
 @pytest.mark.parametrize(
