@@ -161,6 +161,26 @@ def dump_on_signal(signum: int) -> None:
 
 
 # -- the stall watch -----------------------------------------------------------------------------
+# Where the loop and aioboot's runner live: the frames above the program's own in a stall.
+_LOOP_MACHINERY = (os.path.dirname(asyncio.__file__) + os.sep, os.path.dirname(__file__) + os.sep)
+
+
+def _where_blocked(frame: Optional[FrameType]) -> str:
+    """The loop thread's stack from where the loop called into the program (the task's coroutine
+    or the callback), down to the blocking line; the frames above it (the program's start,
+    aioboot's runner, the loop's own) only say that a loop was running, so they are counted, not
+    shown.  A stall inside the loop or the runner themselves keeps the whole stack."""
+    if frame is None:
+        return "(most recent call last):\n  (unknown)"
+    stack = traceback.extract_stack(frame)
+    machinery = [entry.filename.startswith(_LOOP_MACHINERY) for entry in stack]
+    try:
+        start = machinery.index(False, machinery.index(True))
+    except ValueError:  # no loop frames, or nothing of the program's below them
+        start = 0
+    left_out = f"; {start} frames above it, the start-up and the loop, left out" if start else ""
+    shown = "".join(traceback.StackSummary.from_list(stack[start:]).format())
+    return f"(most recent call last{left_out}):\n{shown.rstrip()}"
 
 
 class StallWatch:
@@ -258,28 +278,6 @@ class StallWatch:
                 _where_blocked(frame),
             )
         return now + self._interval
-
-
-# Where the loop and aioboot's runner live: the frames above the program's own in a stall.
-_LOOP_MACHINERY = (os.path.dirname(asyncio.__file__) + os.sep, os.path.dirname(__file__) + os.sep)
-
-
-def _where_blocked(frame: Optional[FrameType]) -> str:
-    """The loop thread's stack from where the loop called into the program (the task's coroutine
-    or the callback), down to the blocking line; the frames above it (the program's start,
-    aioboot's runner, the loop's own) only say that a loop was running, so they are counted, not
-    shown.  A stall inside the loop or the runner themselves keeps the whole stack."""
-    if frame is None:
-        return "(most recent call last):\n  (unknown)"
-    stack = traceback.extract_stack(frame)
-    machinery = [entry.filename.startswith(_LOOP_MACHINERY) for entry in stack]
-    try:
-        start = machinery.index(False, machinery.index(True))
-    except ValueError:  # no loop frames, or nothing of the program's below them
-        start = 0
-    left_out = f"; {start} frames above it, the start-up and the loop, left out" if start else ""
-    shown = "".join(traceback.StackSummary.from_list(stack[start:]).format())
-    return f"(most recent call last{left_out}):\n{shown.rstrip()}"
 
 
 STALL_WARNING_ENV = "AIOBOOT_STALL_WARNING"
