@@ -1,4 +1,7 @@
-"""The package as it is released: one version everywhere, and release notes for it."""
+"""The package as it is released: one version everywhere, and release notes for it.
+
+Not named test_package.py: the launcher's tests run with tests/ on sys.path, and its did-you-mean
+would offer ``test_package`` for their missing ``no_such_package``."""
 
 from __future__ import annotations
 
