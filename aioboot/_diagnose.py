@@ -148,6 +148,26 @@ def dump_on_signal(signum: int) -> None:
 
 
 # -- the stall watch -----------------------------------------------------------------------------
+# Where the loop and aioboot's runner live: the frames above the program's own in a stall.
+_LOOP_MACHINERY = (os.path.dirname(asyncio.__file__) + os.sep, os.path.dirname(__file__) + os.sep)
+
+
+def _where_blocked(frame: Optional[FrameType]) -> str:
+    """The loop thread's stack from where the loop called into the program (the task's coroutine
+    or the callback), down to the blocking line; the frames above it (the program's start,
+    aioboot's runner, the loop's own) only say that a loop was running, so they are counted, not
+    shown.  A stall inside the loop or the runner themselves keeps the whole stack."""
+    if frame is None:
+        return "(most recent call last):\n  (unknown)"
+    stack = traceback.extract_stack(frame)
+    machinery = [entry.filename.startswith(_LOOP_MACHINERY) for entry in stack]
+    try:
+        start = machinery.index(False, machinery.index(True))
+    except ValueError:  # no loop frames, or nothing of the program's below them
+        start = 0
+    left_out = f"; {start} frames above it, the start-up and the loop, left out" if start else ""
+    shown = "".join(traceback.StackSummary.from_list(stack[start:]).format())
+    return f"(most recent call last{left_out}):\n{shown.rstrip()}"
 
 
 class StallWatch:
@@ -238,10 +258,10 @@ class StallWatch:
             self._stalled = True
             logger.warning(
                 "the event loop has not turned for %.2f s (stall_warning=%g): %s; "
-                "the loop thread is at (most recent call last):\n%s",
+                "the loop thread is at %s",
                 now - (beat + self._interval),
                 self._threshold,
                 f"{task_label(task)} is blocking it" if task else "a callback (no task) blocks it",
-                "".join(traceback.format_stack(frame)).rstrip("\n") if frame else "  (unknown)",
+                _where_blocked(frame),
             )
         return now + self._interval

@@ -12,7 +12,9 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from conftest import (
@@ -171,8 +173,16 @@ def test_a_blocked_loop_gives_one_warning_with_the_blocking_line_and_one_end_lin
     warning = child.stderr[child.stderr.index(STALL) : child.stderr.index(STALL_END)]
     assert "(stall_warning=0.2)" in warning
     assert "task 'the-blocker' running blocker() is blocking it" in warning
-    assert "sys.stdin.readline()  # THE BLOCKING LINE" in warning
-    assert "in block_until_told" in warning
+    # The stack starts where the loop called the task's coroutine: the start-up, aioboot's runner
+    # and the loop's own frames are only counted.
+    assert re.search(
+        r"most recent call last; \d+ frames above it, the start-up and the loop, ", warning
+    )
+    assert frames_in(warning) == [
+        (program("production.py"), "blocker"),
+        (program("production.py"), "block_until_told"),
+    ]
+    assert "sys.stdin.readline()  # THE BLOCKING LINE\n" in warning
 
 
 def test_the_launcher_refuses_a_bad_stall_warning_in_one_line(tmp_path: Path) -> None:
@@ -195,28 +205,60 @@ def test_an_idle_loop_gives_no_stall_warning(spawn: Spawn, loop_name: str) -> No
     assert STALL not in child.stderr
 
 
-async def _block_in_a_callback() -> None:
+async def _block_in_a_callback(callback: Callable[..., object], *args: object) -> None:
     loop = asyncio.get_running_loop()
     done = loop.create_future()
-    loop.call_soon(_busy_wait_then_set, done)
+    loop.call_soon(callback, *args)  # blocks the loop from a plain callback, outside any task
+    loop.call_soon(done.set_result, None)
     await done
 
 
-def _busy_wait_then_set(done: asyncio.Future[None]) -> None:
-    finished = threading.Event()
-    finished.wait(0.6)  # blocks the loop from a plain callback, outside any task
-    done.set_result(None)
+def _busy_wait() -> None:
+    threading.Event().wait(0.6)
+
+
+def stall_warning_of(
+    caplog: pytest.LogCaptureFixture, loop_name: str, callback: Callable[..., object], *args: object
+) -> str:
+    """The one stall warning of a run blocked by ``callback(*args)`` (checked to have its one
+    end line)."""
+    caplog.set_level(logging.WARNING, logger="aioboot")
+    aioboot.run(_block_in_a_callback(callback, *args), loop=loop_name, stall_warning=0.2)
+    [warning] = aioboot_reports(caplog, STALL)
+    assert len(aioboot_reports(caplog, STALL_END)) == 1
+    return warning.getMessage()
 
 
 def test_a_stall_in_a_plain_callback_says_no_task_is_running(
     loop_name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="aioboot")
-    aioboot.run(_block_in_a_callback(), loop=loop_name, stall_warning=0.2)
-    [warning] = aioboot_reports(caplog, STALL)
-    assert "a callback (no task) blocks it" in warning.getMessage()
-    assert "in _busy_wait_then_set" in warning.getMessage()
-    assert len(aioboot_reports(caplog, STALL_END)) == 1
+    warning = stall_warning_of(caplog, loop_name, _busy_wait)
+    assert "a callback (no task) blocks it" in warning
+    # From the callback down to the wait inside threading: pytest's frames, this test's and the
+    # loop's are left out.
+    frames = frames_in(warning)
+    assert frames[0] == (__file__, "_busy_wait")
+    assert {file for file, _ in frames[1:]} == {threading.__file__}
+
+
+def test_a_stall_with_no_frame_of_the_programs_below_the_loop_keeps_the_whole_stack(
+    loop_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # time.sleep is the callback itself: no Python frame of the program's below the loop's.
+    warning = stall_warning_of(caplog, loop_name, time.sleep, 0.6)
+    assert "(most recent call last):" in warning
+    frames = frames_in(warning)
+    this_test = "test_a_stall_with_no_frame_of_the_programs_below_the_loop_keeps_the_whole_stack"
+    assert (__file__, this_test) in frames
+    # The innermost frame is the loop's (asyncio's, running the callback) or, on uvloop, whose
+    # loop has no Python frames, aioboot's runner calling run_forever().
+    loop_and_runner = (os.path.dirname(asyncio.__file__), os.path.dirname(aioboot.__file__))
+    assert os.path.dirname(frames[-1][0]) in loop_and_runner
+
+
+def frames_in(warning: str) -> list[tuple[str, str]]:
+    """(file, function) of each frame of a stall warning's stack, outermost first."""
+    return re.findall(r'^  File "([^"]+)", line \d+, in (\S+)$', warning, re.MULTILINE)
 
 
 @pytest.mark.parametrize(
