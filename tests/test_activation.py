@@ -6,13 +6,13 @@ no connection."""
 from __future__ import annotations
 
 import json
-import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-from typing import Any
+from pathlib import Path
 
 import pytest
 from conftest import (
@@ -56,7 +56,7 @@ def activate(
     return child
 
 
-def command_dir(command: list[str]) -> Any:
+def command_dir(command: list[str]) -> Path:
     return EXAMPLES if any(arg.startswith("activated_") for arg in command) else PROGRAMS
 
 
@@ -67,7 +67,7 @@ def ask(port: int, line: bytes = b"\n") -> bytes:
 
 
 @needs_activate
-def test_a_program_serves_the_passed_sockets_and_its_children_inherit_neither_them_nor_the_variables(
+def test_the_passed_sockets_are_served_and_a_child_inherits_neither_them_nor_the_variables(
     spawn: Spawn, loop_name: str
 ) -> None:
     web, admin = free_port(), free_port()
@@ -206,7 +206,7 @@ def test_a_name_that_is_not_a_string_is_refused() -> None:
         aioboot.listen_sockets(3)  # type: ignore[arg-type]
 
 
-def test_a_descriptor_that_is_not_a_socket_is_refused(tmp_path: Any) -> None:
+def test_a_descriptor_that_is_not_a_socket_is_refused(tmp_path: Path) -> None:
     code = (
         "import os\n"
         f"os.dup2(os.open({str(tmp_path / 'file')!r}, os.O_CREAT | os.O_RDWR), 3)\n"
@@ -221,3 +221,30 @@ def test_a_descriptor_that_is_not_a_socket_is_refused(tmp_path: Any) -> None:
         "ValueError: aioboot.listen_sockets(): descriptor 3, passed by the service manager "
         "($LISTEN_FDS=1), is not a socket"
     ), done.stderr
+
+
+def units_in_the_docs() -> dict[str, str]:
+    """The unit files docs/howto/systemd.md shows, by file name (each block's first line)."""
+    page = (ROOT / "docs" / "howto" / "systemd.md").read_text()
+    blocks = re.findall(r"```ini\n# /etc/systemd/system/(\S+)\n(.*?)```", page, re.DOTALL)
+    return dict(blocks)
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is missing")
+def test_the_socket_and_service_units_in_the_docs_pass_systemd_analyze_verify(
+    tmp_path: Path,
+) -> None:
+    units = units_in_the_docs()
+    assert sorted(units) == ["myapp.service", "myapp.socket"]
+    for name, text in units.items():
+        # verify checks that ExecStart= names an executable and WorkingDirectory= exists.
+        text = text.replace("/srv/myapp/venv/bin/python", sys.executable)
+        (tmp_path / name).write_text(text.replace("/srv/myapp", str(tmp_path)))
+    done = subprocess.run(
+        ["systemd-analyze", "verify", "./myapp.socket", "./myapp.service"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
+    )
+    assert (done.returncode, done.stdout + done.stderr) == (0, "")

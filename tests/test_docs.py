@@ -187,13 +187,17 @@ def included_files() -> set[str]:
 
 def test_every_docs_example_is_shown_and_run() -> None:
     examples = {path.name for path in EXAMPLES.iterdir() if path.suffix in (".py", ".toml")}
-    run_here = {r.module + ".py" for r in RECIPES} | {m + ".py" for m in ACTIVATED} | {
-        "hello.py",  # the recipes' app
-        "activation.py",  # the socket-activated recipes' socket
-        "greeter.py",
-        "pytest_poller.py",
-        "pytest_pyproject.toml",
-    }
+    run_here = (
+        {r.module + ".py" for r in RECIPES}
+        | {m + ".py" for m in ACTIVATED}
+        | {
+            "hello.py",  # the recipes' app
+            "activation.py",  # the socket-activated recipes' socket
+            "greeter.py",
+            "pytest_poller.py",
+            "pytest_pyproject.toml",
+        }
+    )
     assert examples == run_here
     assert included_files() == examples
 

@@ -236,17 +236,21 @@ def test_a_relative_path_stays_the_same_file_when_the_program_changes_directory(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "elsewhere").mkdir()
 
+    def in_the_new_directory() -> bool:
+        return Path("heartbeat").exists()
+
     async def move_away() -> bool:
         os.chdir("elsewhere")
         await asyncio.sleep(2 * INTERVAL)  # refreshes that must find the file where it was
-        return Path("heartbeat").exists()
+        return in_the_new_directory()
 
     assert not aioboot.run(move_away(), heartbeat_file="heartbeat")
     assert not (tmp_path / "heartbeat").exists()  # and the one removed at the end
 
 
 @pytest.mark.parametrize(
-    ("option", "source"), [("--heartbeat-file", "--heartbeat-file"), (None, "$AIOBOOT_HEARTBEAT_FILE")]
+    ("option", "source"),
+    [("--heartbeat-file", "--heartbeat-file"), (None, "$AIOBOOT_HEARTBEAT_FILE")],
 )
 def test_the_launcher_refuses_a_file_it_cannot_write_in_one_line_before_importing(
     tmp_path: Path, option: str | None, source: str
