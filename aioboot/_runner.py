@@ -402,7 +402,7 @@ class Runner:
             raise RuntimeError("Runner is closed")
         if self._lifecycle is _Lifecycle.INITIALIZED:
             return
-        self._heartbeat = _heartbeat(self._options.heartbeat_file)  # first: no loop to undo
+        self._heartbeat = _new_heartbeat(self._options.heartbeat_file)  # first: no loop to undo
         try:
             loop = make_loop(self._chosen)
         except BaseException:
@@ -416,11 +416,7 @@ class Runner:
         loop.set_exception_handler(_report.handle_exception)
         executor = DaemonThreadPool()
         loop.set_default_executor(executor)
-        self._notifier = _service_manager()
-        if self._notifier is not None:
-            self._notifier.start_watchdog(loop)  # pings from the loop: a stuck loop stops them
-        if self._heartbeat is not None:
-            self._heartbeat.start(loop)  # refreshed from the loop, for the same reason
+        self._start_liveness_reports(loop)
         timeout = self._options.shutdown_timeout
         self._held = HeldTasks(loop)
         self._state = RunState(loop, timeout, self._held, self._notifier)
@@ -455,6 +451,15 @@ class Runner:
             loop.close()
             self._loop = None
             self._lifecycle = _Lifecycle.CLOSED
+
+    def _start_liveness_reports(self, loop: asyncio.AbstractEventLoop) -> None:
+        """systemd's watchdog pings and the heartbeat file, both from a timer on the loop: a loop
+        that stops turning stops them."""
+        self._notifier = _service_manager()
+        if self._notifier is not None:
+            self._notifier.start_watchdog(loop)
+        if self._heartbeat is not None:
+            self._heartbeat.start(loop)
 
     def _stop_heartbeat(self) -> None:
         heartbeat, self._heartbeat = self._heartbeat, None
@@ -579,7 +584,7 @@ def _service_manager() -> Optional[Notifier]:
     return Notifier.from_environment()
 
 
-def _heartbeat(path: Optional[str]) -> Optional[Heartbeat]:
+def _new_heartbeat(path: Optional[str]) -> Optional[Heartbeat]:
     """The heartbeat for ``path``, its file touched now: one that cannot be written refuses the
     start (an OSError naming it) rather than going stale while the program runs."""
     if path is None:
