@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from typing import Dict, Iterator, List, Mapping, Tuple
+from typing import Callable, Dict, Iterator, List, Mapping, Sequence, Tuple
 
 from harness import (
     PROGRAMS,
@@ -126,7 +126,7 @@ def _throughput(cfg: Config, runner: str, n: int, mode: str, env: Mapping[str, s
     return trial
 
 
-def idle_trial(cfg: Config, runner: str, seconds: float, env: Mapping[str, str]) -> Trial:
+def _idle(cfg: Config, runner: str, seconds: float, env: Mapping[str, str]) -> Trial:
     def trial() -> Dict[str, float]:
         out = time_child(cfg, ["idle.py", runner, str(seconds)], timeout=60, extra_env=env).stdout
         result = json.loads(out)
@@ -310,27 +310,13 @@ def _throughput_target(section: Section, variant: str) -> Target:
 
 def _measure_idle(cfg: Config, address: str) -> Section:
     cfg.log("diagnose: wake-ups of an idle program")
-    seconds = 3.0 if cfg.quick else 5.0
-    variants = [(OFF, idle_trial(cfg, "aioboot", seconds, {}))]
+    variants = [(OFF, "aioboot", {})]
     for name, (stall, usec) in IDLE_SETTINGS.items():
-        variants.append(
-            (name, idle_trial(cfg, "aioboot-watched", seconds, watched_env(address, stall, usec)))
-        )
-    samples = interleaved([variants], cfg.reps(full=3, quick=2), log=cfg.log)
-    section = Section(
-        f"{KEY}_idle",
-        f"Wake-ups per second of a program idle for {seconds:g} s (context switches, all threads)",
-        "wake-ups",
-        "per s",
-        higher_is_better=False,
-        baseline=None,
-        plot="none",
-    )
-    for name, _ in variants:
-        section.add("idle", name, column(samples[name], "wakeups_per_s"))
+        variants.append((name, "aioboot-watched", watched_env(address, stall, usec)))
+    section, medians = measure_idle(cfg, KEY, variants)
+    off = medians[OFF]
     for name, (stall, usec) in IDLE_SETTINGS.items():
-        measured = statistics.median(column(samples[name], "wakeups_per_s"))
-        off = statistics.median(column(samples[OFF], "wakeups_per_s"))
+        measured = medians[name]
         required = expected_wakeups_per_s(stall, usec)
         section.targets.append(
             Target(
@@ -342,7 +328,37 @@ def _measure_idle(cfg: Config, address: str) -> Section:
     return section
 
 
+def measure_idle(
+    cfg: Config, key: str, variants: Sequence[Tuple[str, str, Mapping[str, str]]]
+) -> Tuple[Section, Dict[str, float]]:
+    """Wake-ups per second of programs/idle.py for each (name, runner, extra env): the section,
+    and each variant's median."""
+    seconds = 3.0 if cfg.quick else 5.0
+    trials = [(name, _idle(cfg, runner, seconds, env)) for name, runner, env in variants]
+    samples = interleaved([trials], cfg.reps(full=3, quick=2), log=cfg.log)
+    section = Section(
+        f"{key}_idle",
+        f"Wake-ups per second of a program idle for {seconds:g} s (context switches, all threads)",
+        "wake-ups",
+        "per s",
+        higher_is_better=False,
+        baseline=None,
+        plot="none",
+    )
+    medians: Dict[str, float] = {}
+    for name, _ in trials:
+        values = column(samples[name], "wakeups_per_s")
+        section.add("idle", name, values)
+        medians[name] = statistics.median(values)
+    return section, medians
+
+
 def main() -> int:
+    return run_alone(measure)
+
+
+def run_alone(measure: Callable[[Config], List[Section]]) -> int:
+    """One measurement on its own (``--quick``: fewer repeats), its tables printed."""
     quick = "--quick" in sys.argv[1:]
     python, env = child_interpreter(site=False)
     cfg = Config(quick, None, python, env)
@@ -351,7 +367,7 @@ def main() -> int:
         for series in section.series:
             ratios = section.ratios(series)
             ratio = f"  ratio {statistics.median(ratios):.3f}" if ratios else ""
-            values = ", ".join(f"{v:.1f}" for v in series.values)
+            values = ", ".join(f"{v:.4g}" for v in series.values)
             print(f"  {series.case:<18} {series.variant:<42} [{values}]{ratio}")
         for note in section.notes:
             print(f"  {note}")

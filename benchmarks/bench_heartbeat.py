@@ -27,14 +27,13 @@ import threading
 import time
 from typing import Dict, Iterator, List, Mapping, Tuple
 
-from bench_diagnose import idle_trial, measure_instructions, measure_throughput
+from bench_diagnose import measure_idle, measure_instructions, measure_throughput, run_alone
 from harness import (
     RUNNER_LABELS,
     Child,
     Config,
     Section,
     Target,
-    child_interpreter,
     column,
     interleaved,
     time_child,
@@ -84,26 +83,8 @@ def measure(cfg: Config) -> List[Section]:
 
 def _measure_idle(cfg: Config, off: Mapping[str, str], on: Mapping[str, str]) -> Section:
     cfg.log("heartbeat: wake-ups of an idle program")
-    seconds = 3.0 if cfg.quick else 5.0
-    variants = [
-        ("off", idle_trial(cfg, "aioboot", seconds, off)),
-        ("on", idle_trial(cfg, "aioboot", seconds, on)),
-    ]
-    samples = interleaved([variants], cfg.reps(full=3, quick=2), log=cfg.log)
-    section = Section(
-        f"{KEY}_idle",
-        f"Wake-ups per second of a program idle for {seconds:g} s (context switches, all threads)",
-        "wake-ups",
-        "per s",
-        higher_is_better=False,
-        baseline=None,
-        plot="none",
-    )
-    for name, _ in variants:
-        section.add("idle", name, column(samples[name], "wakeups_per_s"))
-    extra = statistics.median(column(samples["on"], "wakeups_per_s")) - statistics.median(
-        column(samples["off"], "wakeups_per_s")
-    )
+    section, medians = measure_idle(cfg, KEY, [("off", "aioboot", off), ("on", "aioboot", on)])
+    extra = medians["on"] - medians["off"]
     required = 1 / INTERVAL
     section.targets.append(
         Target(
@@ -217,24 +198,5 @@ def _measure_probe(cfg: Config, path: str) -> Section:
     return section
 
 
-def main() -> int:
-    quick = "--quick" in sys.argv[1:]
-    python, env = child_interpreter(site=False)
-    cfg = Config(quick, None, python, env)
-    for section in measure(cfg):
-        print(f"\n{section.title}")
-        for series in section.series:
-            deltas = section.deltas(series)
-            delta = f"  delta {statistics.median(deltas):+.2f}" if deltas else ""
-            values = ", ".join(f"{v:.3f}" for v in series.values)
-            print(f"  {series.case:<18} {series.variant:<32} [{values}]{delta}")
-        for note in section.notes:
-            print(f"  {note}")
-        for target in section.targets:
-            verdict = {True: "met", False: "MISSED", None: "n/a"}[target.met]
-            print(f"  target: {target.text}: {verdict} ({target.detail})")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_alone(measure))

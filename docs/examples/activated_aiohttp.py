@@ -1,23 +1,16 @@
 """aiohttp on the socket systemd passed: a ``SockSite`` where aiohttp_runner.py has a
-``TCPSite``; the same graceful ``runner.cleanup()``.
+``TCPSite``; the same handlers and the same graceful ``runner.cleanup()``.
 
-Needs ``pip install aioboot-runner aiohttp``, and activation.py beside it.
+Needs ``pip install aioboot-runner aiohttp``, and activation.py and aiohttp_runner.py beside it.
 
     systemd-socket-activate -l 127.0.0.1:8080 python -m aioboot activated_aiohttp:main
 """
 
 from activation import listening_socket
 from aiohttp import web
+from aiohttp_runner import hello, say_goodbye
 
 import aioboot
-
-
-async def hello(request: web.Request) -> web.Response:
-    return web.Response(text="hello")
-
-
-async def say_goodbye(app: web.Application) -> None:
-    print("app: on_shutdown", flush=True)
 
 
 async def main() -> None:

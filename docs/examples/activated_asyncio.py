@@ -1,5 +1,5 @@
 """The tutorial's greeter on the socket systemd passed: ``asyncio.start_server(sock=...)``.
-Needs nothing but aioboot, and activation.py beside it.
+Needs nothing but aioboot, and activation.py and greeter.py beside it.
 
     systemd-socket-activate -l 127.0.0.1:8888 python -m aioboot activated_asyncio:main
     printf 'Ada\n' | nc 127.0.0.1 8888      # the first connection starts the program
@@ -8,16 +8,9 @@ Needs nothing but aioboot, and activation.py beside it.
 import asyncio
 
 from activation import listening_socket
+from greeter import greet
 
 import aioboot
-
-
-async def greet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    name = (await reader.readline()).decode().strip()
-    writer.write(f"hello, {name}\n".encode())
-    await writer.drain()
-    writer.close()
-    await writer.wait_closed()
 
 
 async def main() -> None:
