@@ -23,6 +23,7 @@ __all__ = [
     "call_at",
     "call_later",
     "dump_tasks",
+    "listen_sockets",
     "on_shutdown",
     "ready",
     "request_stop",
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from ._activation import listen_sockets
     from ._diagnose import dump_tasks
     from ._notify import ready
 
@@ -39,7 +41,7 @@ HookT = TypeVar("HookT", bound=Callable[[], object])
 
 # Imported when first used: a program that never dumps its tasks or talks to a service manager
 # does not pay for their modules at start-up.
-_LAZY = {"dump_tasks": "._diagnose", "ready": "._notify"}
+_LAZY = {"dump_tasks": "._diagnose", "listen_sockets": "._activation", "ready": "._notify"}
 
 
 def __getattr__(name: str) -> object:

@@ -11,6 +11,7 @@ from typing import Optional
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 
 STALL_WARNING_ENV = "AIOBOOT_STALL_WARNING"
+HEARTBEAT_FILE_ENV = "AIOBOOT_HEARTBEAT_FILE"
 
 
 def checked_seconds(
@@ -51,6 +52,25 @@ def checked_stall_warning(value: object, caller: str = "run()") -> Optional[floa
             ) from None
     seconds = checked_seconds(value, name, caller, minimum=0.0)
     return seconds or None
+
+
+def checked_heartbeat_file(value: object, caller: str = "run()") -> Optional[str]:
+    """``heartbeat_file=`` as an absolute path, or None for none: None reads
+    ``$AIOBOOT_HEARTBEAT_FILE`` (unset or empty: none).  TypeError/ValueError naming what is
+    wrong; whether the file can be written is found out when the run starts."""
+    if value is None:
+        value = os.environ.get(HEARTBEAT_FILE_ENV, "")
+        if not value:
+            return None
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise TypeError(f"aioboot.{caller}: heartbeat_file must be a path, not {value!r}")
+    if not value:
+        raise ValueError(f"aioboot.{caller}: heartbeat_file must be a path, not ''")
+    # Absolute now: a program that changes its working directory must not start refreshing
+    # another file than the one the probe reads.
+    return os.path.abspath(value)
 
 
 def checked_flag(value: object, name: str) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn, Optional
 
 from . import run
-from ._arguments import checked_stall_warning
+from ._arguments import checked_heartbeat_file, checked_stall_warning
 from ._callables import as_coroutine
 from ._cli_exit import UsageError, exit_status, register_ending_by_signal, say
 from ._cli_options import LaunchOptions, child_launcher_args, parse_options, split_argv
@@ -44,6 +44,7 @@ def _launch(options: LaunchOptions, program_args: list[str]) -> object:
     make_cwd_importable()
     _check_loop(options.loop)
     _check_stall_warning(options.stall_warning)
+    _check_heartbeat_file(options.heartbeat_file)
     func = import_target(target, program_args)
     # Only now: a program that configures logging when imported keeps its own configuration
     # (basicConfig does nothing once the root logger has a handler).
@@ -55,6 +56,7 @@ def _launch(options: LaunchOptions, program_args: list[str]) -> object:
         debug=options.debug,
         shutdown_timeout=options.shutdown_timeout,
         stall_warning=options.stall_warning,
+        heartbeat_file=options.heartbeat_file,
     )
 
 
@@ -85,6 +87,24 @@ def _check_stall_warning(seconds: Optional[float]) -> None:
     try:
         checked_stall_warning(seconds)
     except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _check_heartbeat_file(path: Optional[str]) -> None:
+    """A heartbeat file that cannot be written is refused before the program is imported, which
+    may still fail: the run creates the file."""
+    source = "--heartbeat-file" if path is not None else "$AIOBOOT_HEARTBEAT_FILE"
+    try:
+        checked = checked_heartbeat_file(path)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if checked is None:
+        return
+    from ._heartbeat import check_writable
+
+    try:
+        check_writable(checked, source, keep=False)
+    except OSError as exc:
         raise UsageError(str(exc)) from None
 
 

@@ -137,6 +137,13 @@ _OPTIONS = (
         help="log a warning, with the blocking line, when the event loop has not turned for "
         "SECONDS (default: $AIOBOOT_STALL_WARNING, else off; 0 is off)",
     ),
+    _Option(
+        "--heartbeat-file",
+        metavar="PATH",
+        help="for a liveness probe: the loop sets PATH's modification time to now every 0.5 s "
+        "while it turns; removed at exit. Check it with python -m aioboot.probe PATH "
+        "(default: $AIOBOOT_HEARTBEAT_FILE, else none)",
+    ),
     _Option("--version", action="version", version=f"aioboot {__version__}"),
 )
 
@@ -156,6 +163,7 @@ class LaunchOptions(NamedTuple):
     reload: bool
     reload_dirs: Optional[list[str]]
     stall_warning: Optional[float]
+    heartbeat_file: Optional[str]
 
 
 def split_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -35,6 +35,7 @@ from . import _report, _task_failures
 from ._arguments import (
     DEFAULT_SHUTDOWN_TIMEOUT,
     checked_flag,
+    checked_heartbeat_file,
     checked_optional_flag,
     checked_shutdown_timeout,
     checked_stall_warning,
@@ -52,8 +53,9 @@ from ._shutdown import Cancellable, HeldTasks, Shutdown
 from ._signals import SignalCapture, stop_signals, task_dump_signals
 from ._stop import RunState
 
-if TYPE_CHECKING:  # diagnosis and the notify protocol are imported when a run uses them
+if TYPE_CHECKING:  # diagnosis, the notify protocol, the heartbeat: imported when a run uses them
     from ._diagnose import StallWatch
+    from ._heartbeat import Heartbeat
     from ._notify import Notifier
 
 T = TypeVar("T")
@@ -87,6 +89,7 @@ class Options(NamedTuple):
     stop_on_error: bool
     handle_signals: bool
     stall_warning: Optional[float]
+    heartbeat_file: Optional[str]
 
     @classmethod
     def checked(
@@ -96,6 +99,7 @@ class Options(NamedTuple):
         stop_on_error: object,
         handle_signals: object,
         stall_warning: object,
+        heartbeat_file: object,
     ) -> Options:
         return cls(
             checked_optional_flag(debug, "debug"),
@@ -103,6 +107,7 @@ class Options(NamedTuple):
             checked_flag(stop_on_error, "stop_on_error"),
             checked_flag(handle_signals, "handle_signals"),
             checked_stall_warning(stall_warning),
+            checked_heartbeat_file(heartbeat_file),
         )
 
 
@@ -116,6 +121,7 @@ def run(
     handle_signals: bool = True,
     loop_factory: LoopFactory | None = None,
     stall_warning: float | None = None,
+    heartbeat_file: str | os.PathLike[str] | None = None,
 ) -> T:
     """Run ``main`` on a new event loop until it completes, then shut down and close the loop;
     return main's result.  A drop-in for :func:`asyncio.run`.
@@ -144,6 +150,11 @@ def run(
     * ``stop_on_error=True`` stops the run at the first task that fails unobserved, and raises
       that exception; ``stall_warning=SECONDS`` logs where the loop is blocked when a callback
       runs longer than that (``None`` reads ``$AIOBOOT_STALL_WARNING``; 0 is off).
+    * ``heartbeat_file=PATH``, for a liveness probe (``python -m aioboot.probe PATH``): the loop
+      itself sets PATH's modification time to now every 0.5 s while it turns, so the file goes
+      stale while the loop is blocked; created when the loop is, removed when it is closed
+      (a forced exit included).  ``None`` reads ``$AIOBOOT_HEARTBEAT_FILE`` (unset or empty:
+      none).  A path that cannot be written raises an ``OSError`` naming it before main starts.
 
     Outcome: main's result, or the exception it raised.  When a stop signal ended the run:
     ``KeyboardInterrupt`` for SIGINT, ``SystemExit(128 + N)`` for another signal N (the
@@ -170,6 +181,7 @@ def run(
             handle_signals=handle_signals,
             loop_factory=loop_factory,
             stall_warning=stall_warning,
+            heartbeat_file=heartbeat_file,
         )
         runner.get_loop()  # now, so that a failure to make it closes the coroutine
     except BaseException:
@@ -250,6 +262,10 @@ class Runner:
     current :meth:`run` call only, with the same outcome ``aioboot.run()`` would give; the next
     call starts afresh, as ``asyncio.Runner`` does after a Ctrl-C.  A *forced* exit is final: the
     runner then refuses to run anything else, and :meth:`close` does not wait.
+
+    A ``heartbeat_file`` is created when the loop is (``with``, or the first :meth:`run`), and
+    refreshed only while the loop runs: between two :meth:`run` calls it ages, as it would if the
+    loop were blocked.
     """
 
     # aioboot.run(): one watch from the start of the call to the end of the shutdown, so no moment
@@ -266,9 +282,10 @@ class Runner:
         handle_signals: bool = True,
         loop_factory: LoopFactory | None = None,
         stall_warning: float | None = None,
+        heartbeat_file: str | os.PathLike[str] | None = None,
     ) -> None:
         self._options = Options.checked(
-            debug, shutdown_timeout, stop_on_error, handle_signals, stall_warning
+            debug, shutdown_timeout, stop_on_error, handle_signals, stall_warning, heartbeat_file
         )
         if loop is not None and loop_factory is not None:
             raise TypeError("pass loop= or loop_factory=, not both")
@@ -283,6 +300,7 @@ class Runner:
         self._state: Optional[RunState] = None  # how the runs end
         self._failure_watch: Optional[_task_failures.FailureWatch] = None
         self._notifier: Optional[Notifier] = None
+        self._heartbeat: Optional[Heartbeat] = None
         self._watcher: Optional[_Watcher] = None
         self._control = RunControl(self)
 
@@ -384,7 +402,12 @@ class Runner:
             raise RuntimeError("Runner is closed")
         if self._lifecycle is _Lifecycle.INITIALIZED:
             return
-        loop = make_loop(self._chosen)
+        self._heartbeat = _new_heartbeat(self._options.heartbeat_file)  # first: no loop to undo
+        try:
+            loop = make_loop(self._chosen)
+        except BaseException:
+            self._stop_heartbeat()
+            raise
         logger.debug("running on %s (%s)", self._chosen.name, type(loop).__name__)
         if self._sets_event_loop:
             asyncio.set_event_loop(loop)  # as asyncio.run: get_event_loop() works in the run
@@ -393,9 +416,7 @@ class Runner:
         loop.set_exception_handler(_report.handle_exception)
         executor = DaemonThreadPool()
         loop.set_default_executor(executor)
-        self._notifier = _service_manager()
-        if self._notifier is not None:
-            self._notifier.start_watchdog(loop)  # pings from the loop: a stuck loop stops them
+        self._start_liveness_reports(loop)
         timeout = self._options.shutdown_timeout
         self._held = HeldTasks(loop)
         self._state = RunState(loop, timeout, self._held, self._notifier)
@@ -422,6 +443,7 @@ class Runner:
             if self._notifier is not None:
                 self._notifier.close()
         finally:
+            self._stop_heartbeat()
             with _runners_lock:
                 _runners.pop(loop, None)
             if self._sets_event_loop:
@@ -429,6 +451,20 @@ class Runner:
             loop.close()
             self._loop = None
             self._lifecycle = _Lifecycle.CLOSED
+
+    def _start_liveness_reports(self, loop: asyncio.AbstractEventLoop) -> None:
+        """systemd's watchdog pings and the heartbeat file, both from a timer on the loop: a loop
+        that stops turning stops them."""
+        self._notifier = _service_manager()
+        if self._notifier is not None:
+            self._notifier.start_watchdog(loop)
+        if self._heartbeat is not None:
+            self._heartbeat.start(loop)
+
+    def _stop_heartbeat(self) -> None:
+        heartbeat, self._heartbeat = self._heartbeat, None
+        if heartbeat is not None:
+            heartbeat.close()
 
     # -- signals and failures, routed to the call or to the shutdown -----------------------------
 
@@ -546,6 +582,17 @@ def _service_manager() -> Optional[Notifier]:
     from ._notify import Notifier
 
     return Notifier.from_environment()
+
+
+def _new_heartbeat(path: Optional[str]) -> Optional[Heartbeat]:
+    """The heartbeat for ``path``, its file touched now: one that cannot be written refuses the
+    start (an OSError naming it) rather than going stale while the program runs."""
+    if path is None:
+        return None
+    from ._heartbeat import Heartbeat, check_writable
+
+    check_writable(path, "aioboot.run(): heartbeat_file")
+    return Heartbeat(path)
 
 
 def _dump_tasks_on_signal(signum: int) -> None:

@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from typing import Dict, Iterator, List, Mapping, Tuple
+from typing import Callable, Dict, Iterator, List, Mapping, Sequence, Tuple
 
 from harness import (
     PROGRAMS,
@@ -171,14 +171,22 @@ def _instructions(cfg: Config, runner: str, n: int, env: Mapping[str, str]) -> T
 
 
 def _measure_instructions(cfg: Config, address: str) -> Section:
-    """Per task, from two sizes: what both runs share (start-up, imports, the watchers' own
-    start) cancels out."""
     cfg.log("diagnose: instructions per task under valgrind (sequential, 10k and 30k tasks)")
+    variants = {"off": ("aioboot", {}), "on": ("aioboot-watched", watched_env(address, *TIGHT))}
+    settings = "stall warning 0.1 s and watchdog ping every 0.1 s"
+    return measure_instructions(cfg, f"{KEY}_instructions", settings, variants)
+
+
+Variants = Mapping[str, Tuple[str, Mapping[str, str]]]  # "off"/"on" -> (runner, extra env)
+
+
+def measure_instructions(cfg: Config, key: str, settings: str, variants: Variants) -> Section:
+    """Instructions per task of a watcher ``on`` against ``off``, from two sizes: what both runs
+    share (start-up, imports, the watchers' own start) cancels out."""
     small, large = 10_000, 30_000
-    env = watched_env(address, *TIGHT)
     per_task: Dict[str, float] = {}
     slowdown: Dict[str, float] = {}
-    for variant, runner, extra in (("off", "aioboot", {}), ("on", "aioboot-watched", env)):
+    for variant, (runner, extra) in variants.items():
         (ir_small, _), (ir_large, seconds) = (
             _instructions(cfg, runner, n, extra) for n in (small, large)
         )
@@ -196,8 +204,8 @@ def _measure_instructions(cfg: Config, address: str) -> Section:
     factor = statistics.mean(slowdown.values())
     native_ratio = 1 / (1 + extra_share / factor)
     section = Section(
-        f"{KEY}_instructions",
-        "Instructions per task under valgrind, stall warning 0.1 s and watchdog ping every 0.1 s",
+        key,
+        f"Instructions per task under valgrind, {settings}",
         "instructions",
         "per task",
         higher_is_better=False,
@@ -223,23 +231,38 @@ def _measure_instructions(cfg: Config, address: str) -> Section:
 
 def _measure_throughput(cfg: Config, address: str) -> List[Section]:
     cfg.log("diagnose: task throughput, stall warning + watchdog on vs off")
-    off, on = RUNNER_LABELS["aioboot"], RUNNER_LABELS["aioboot-watched"]
     env = watched_env(address, *TIGHT)
     env["BENCH_PAD"] = ""
-    same_but_off = disabled_env(address, TIGHT[1])
+    labels = (RUNNER_LABELS["aioboot"], RUNNER_LABELS["aioboot-watched"])
+    settings = "stall warning 0.1 s and watchdog ping every 0.1 s, on against off"
+    return measure_throughput(
+        cfg, KEY, settings, "aioboot-watched", (disabled_env(address, TIGHT[1]), env), labels
+    )
+
+
+def measure_throughput(
+    cfg: Config,
+    key: str,
+    settings: str,
+    runner: str,
+    envs: Tuple[Mapping[str, str], Mapping[str, str]],
+    labels: Tuple[str, str],
+) -> List[Section]:
+    """Task throughput of ``runner`` with the environments ``envs`` (off, on), labelled
+    ``labels``: per CPU second (with a target) and per wall-clock second."""
+    off, on = labels
     # One size: a cost paid per loop turn or per second shows at any N (bench_tasks has 1M).
     cases = [(100_000, mode) for mode in MODES]
     groups = [
         [
-            (f"{off}|{n}|{mode}", _throughput(cfg, "aioboot-watched", n, mode, same_but_off)),
-            (f"{on}|{n}|{mode}", _throughput(cfg, "aioboot-watched", n, mode, env)),
+            (f"{off}|{n}|{mode}", _throughput(cfg, runner, n, mode, envs[0])),
+            (f"{on}|{n}|{mode}", _throughput(cfg, runner, n, mode, envs[1])),
         ]
         for n, mode in cases
     ]
     samples = interleaved(groups, cfg.reps(full=11, quick=3), log=cfg.log)
-    settings = "stall warning 0.1 s and watchdog ping every 0.1 s, on against off"
     by_cpu = Section(
-        f"{KEY}_cpu",
+        f"{key}_cpu",
         f"Task throughput per CPU second (all threads), {settings} (least of {INNER_REPEATS} "
         "repetitions per child): what the watchers cost, whatever else runs on the machine",
         "throughput",
@@ -249,7 +272,7 @@ def _measure_throughput(cfg: Config, address: str) -> List[Section]:
         plot="ratios",
     )
     by_wall = Section(
-        f"{KEY}_wall",
+        f"{key}_wall",
         f"Task throughput per wall-clock second, {settings} (fastest of {INNER_REPEATS}): "
         "moved by other processes on a shared machine as much as by the watchers",
         "throughput",
@@ -260,9 +283,13 @@ def _measure_throughput(cfg: Config, address: str) -> List[Section]:
     )
     for n, mode in cases:
         for variant in (off, on):
-            key = f"{variant}|{n}|{mode}"
-            by_cpu.add(f"N={n_label(n)} {mode}", variant, column(samples[key], "ktasks_per_cpu_s"))
-            by_wall.add(f"N={n_label(n)} {mode}", variant, column(samples[key], "ktasks_per_s"))
+            sample_key = f"{variant}|{n}|{mode}"
+            by_cpu.add(
+                f"N={n_label(n)} {mode}", variant, column(samples[sample_key], "ktasks_per_cpu_s")
+            )
+            by_wall.add(
+                f"N={n_label(n)} {mode}", variant, column(samples[sample_key], "ktasks_per_s")
+            )
     by_cpu.targets.append(_throughput_target(by_cpu, on))
     return [by_cpu, by_wall]
 
@@ -283,27 +310,13 @@ def _throughput_target(section: Section, variant: str) -> Target:
 
 def _measure_idle(cfg: Config, address: str) -> Section:
     cfg.log("diagnose: wake-ups of an idle program")
-    seconds = 3.0 if cfg.quick else 5.0
-    variants = [(OFF, _idle(cfg, "aioboot", seconds, {}))]
+    variants = [(OFF, "aioboot", {})]
     for name, (stall, usec) in IDLE_SETTINGS.items():
-        variants.append(
-            (name, _idle(cfg, "aioboot-watched", seconds, watched_env(address, stall, usec)))
-        )
-    samples = interleaved([variants], cfg.reps(full=3, quick=2), log=cfg.log)
-    section = Section(
-        f"{KEY}_idle",
-        f"Wake-ups per second of a program idle for {seconds:g} s (context switches, all threads)",
-        "wake-ups",
-        "per s",
-        higher_is_better=False,
-        baseline=None,
-        plot="none",
-    )
-    for name, _ in variants:
-        section.add("idle", name, column(samples[name], "wakeups_per_s"))
+        variants.append((name, "aioboot-watched", watched_env(address, stall, usec)))
+    section, medians = measure_idle(cfg, KEY, variants)
+    off = medians[OFF]
     for name, (stall, usec) in IDLE_SETTINGS.items():
-        measured = statistics.median(column(samples[name], "wakeups_per_s"))
-        off = statistics.median(column(samples[OFF], "wakeups_per_s"))
+        measured = medians[name]
         required = expected_wakeups_per_s(stall, usec)
         section.targets.append(
             Target(
@@ -315,7 +328,37 @@ def _measure_idle(cfg: Config, address: str) -> Section:
     return section
 
 
+def measure_idle(
+    cfg: Config, key: str, variants: Sequence[Tuple[str, str, Mapping[str, str]]]
+) -> Tuple[Section, Dict[str, float]]:
+    """Wake-ups per second of programs/idle.py for each (name, runner, extra env): the section,
+    and each variant's median."""
+    seconds = 3.0 if cfg.quick else 5.0
+    trials = [(name, _idle(cfg, runner, seconds, env)) for name, runner, env in variants]
+    samples = interleaved([trials], cfg.reps(full=3, quick=2), log=cfg.log)
+    section = Section(
+        f"{key}_idle",
+        f"Wake-ups per second of a program idle for {seconds:g} s (context switches, all threads)",
+        "wake-ups",
+        "per s",
+        higher_is_better=False,
+        baseline=None,
+        plot="none",
+    )
+    medians: Dict[str, float] = {}
+    for name, _ in trials:
+        values = column(samples[name], "wakeups_per_s")
+        section.add("idle", name, values)
+        medians[name] = statistics.median(values)
+    return section, medians
+
+
 def main() -> int:
+    return run_alone(measure)
+
+
+def run_alone(measure: Callable[[Config], List[Section]]) -> int:
+    """One measurement on its own (``--quick``: fewer repeats), its tables printed."""
     quick = "--quick" in sys.argv[1:]
     python, env = child_interpreter(site=False)
     cfg = Config(quick, None, python, env)
@@ -324,7 +367,7 @@ def main() -> int:
         for series in section.series:
             ratios = section.ratios(series)
             ratio = f"  ratio {statistics.median(ratios):.3f}" if ratios else ""
-            values = ", ".join(f"{v:.1f}" for v in series.values)
+            values = ", ".join(f"{v:.4g}" for v in series.values)
             print(f"  {series.case:<18} {series.variant:<42} [{values}]{ratio}")
         for note in section.notes:
             print(f"  {note}")

@@ -26,6 +26,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import bench_diagnose
 import bench_echo
+import bench_heartbeat
 import bench_memory
 import bench_shutdown
 import bench_startup
@@ -57,6 +58,7 @@ MEASUREMENTS: Dict[str, Callable[[Config], List[Section]]] = {
     bench_echo.KEY: bench_echo.measure,
     bench_memory.KEY: bench_memory.measure,
     bench_diagnose.KEY: bench_diagnose.measure,
+    bench_heartbeat.KEY: bench_heartbeat.measure,
 }
 
 

@@ -109,6 +109,7 @@ class Child:
         *,
         new_session: bool = False,
         stdin: bool = False,
+        pass_fds: tuple[int, ...] = (),
     ) -> None:
         # new_session: the child leads its own process group, which ``send_to_group`` signals
         # as a terminal signals its foreground job.
@@ -122,6 +123,7 @@ class Child:
             cwd=cwd,
             text=True,
             start_new_session=new_session,
+            pass_fds=pass_fds,
         )
         self.new_session = new_session
         self.lines: list[str] = []
@@ -276,8 +278,8 @@ Spawn = Callable[..., Child]
 
 @pytest.fixture
 def spawn() -> Iterator[Spawn]:
-    """Start children with ``spawn(args, env=..., cwd=..., new_session=..., stdin=...)``; each is
-    killed at teardown (with its process group if it leads one)."""
+    """Start children with ``spawn(args, env=..., cwd=..., new_session=..., stdin=...,
+    pass_fds=...)``; each is killed at teardown (with its process group if it leads one)."""
     children: list[Child] = []
 
     def start(
@@ -287,6 +289,7 @@ def spawn() -> Iterator[Spawn]:
         cwd: Optional[Path] = None,
         new_session: bool = False,
         stdin: bool = False,
+        pass_fds: tuple[int, ...] = (),
     ) -> Child:
         child = Child(
             args,
@@ -294,6 +297,7 @@ def spawn() -> Iterator[Spawn]:
             cwd or ROOT,
             new_session=new_session,
             stdin=stdin,
+            pass_fds=pass_fds,
         )
         children.append(child)
         return child

@@ -30,7 +30,9 @@ from conftest import (
     child_env,
     free_port,
     posix_only,
+    run_env,
 )
+from test_activation import activate, needs_activate
 from test_servers import http_request, skip_unless_installed, ws_message
 
 pytest_plugins = ["pytester"]
@@ -90,6 +92,11 @@ def test_a_server_recipe_answers_then_stops_on_sigterm(spawn: Spawn, recipe: Rec
     else:
         child.wait_for_line(recipe.ready)
     assert recipe.client(port) == recipe.answer, child.transcript()
+    stop_as_the_page_says(child, recipe)
+
+
+def stop_as_the_page_says(child: Child, recipe: Recipe) -> None:
+    """SIGTERM: the exit status the page promises, the server's own shutdown, no traceback."""
     child.send(signal.SIGTERM)
     assert child.finish() == recipe.status_after_sigterm, child.transcript()
     if recipe.shutdown is not None:
@@ -101,6 +108,35 @@ def greet(port: int, name: str) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=CHILD_TIMEOUT) as sock:
         sock.sendall(f"{name}\n".encode())
         return sock.makefile("rb").readline()
+
+
+# Each socket-activated recipe is the recipe above it serves the same way, on a passed socket.
+_BY_MODULE = {recipe.module: recipe for recipe in RECIPES}
+ACTIVATED = {
+    "activated_uvicorn": _BY_MODULE["uvicorn_main"],
+    "activated_hypercorn": _BY_MODULE["hypercorn_serve"],
+    "activated_aiohttp": _BY_MODULE["aiohttp_runner"],
+    "activated_websockets": _BY_MODULE["websockets_serve"],
+    "activated_asyncio": Recipe(
+        "greeter", "asyncio", lambda port: greet(port, "Ada").decode(), "hello, Ada\n",
+        "serving", False, None, 0,
+    ),
+}  # fmt: skip
+
+
+@needs_activate
+@pytest.mark.parametrize("module", ACTIVATED)
+def test_a_socket_activated_recipe_answers_on_the_passed_socket_then_stops_on_sigterm(
+    spawn: Spawn, module: str, loop_name: str
+) -> None:
+    recipe = ACTIVATED[module]
+    skip_unless_installed(recipe.needs)
+    port = free_port()
+    command = [PYTHON, "-m", "aioboot", f"{module}:main"]
+    child = activate(spawn, [f"127.0.0.1:{port}"], command, run_env(loop_name))
+    # The program starts at this first connection, which waits in the socket's queue meanwhile.
+    assert recipe.client(port) == recipe.answer, child.transcript()
+    stop_as_the_page_says(child, recipe)
 
 
 @posix_only
@@ -157,12 +193,17 @@ def included_files() -> set[str]:
 
 def test_every_docs_example_is_shown_and_run() -> None:
     examples = {path.name for path in EXAMPLES.iterdir() if path.suffix in (".py", ".toml")}
-    run_here = {r.module + ".py" for r in RECIPES} | {
-        "hello.py",  # the recipes' app
-        "greeter.py",
-        "pytest_poller.py",
-        "pytest_pyproject.toml",
-    }
+    run_here = (
+        {r.module + ".py" for r in RECIPES}
+        | {m + ".py" for m in ACTIVATED}
+        | {
+            "hello.py",  # the recipes' app
+            "activation.py",  # the socket-activated recipes' socket
+            "greeter.py",
+            "pytest_poller.py",
+            "pytest_pyproject.toml",
+        }
+    )
     assert examples == run_here
     assert included_files() == examples
 
