@@ -11,8 +11,6 @@ import asyncio
 from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
 from ._runner import Runner, current_run, run, run_for_this_thread
-from ._scheduled import ScheduledCall, call_at, call_later
-from ._wait_any import wait_any
 
 __version__ = "0.1.0"
 
@@ -36,12 +34,21 @@ if TYPE_CHECKING:
     from ._activation import listen_sockets
     from ._diagnose import dump_tasks
     from ._notify import ready
+    from ._scheduled import ScheduledCall, call_at, call_later
+    from ._wait_any import wait_any
 
 HookT = TypeVar("HookT", bound=Callable[[], object])
 
-# Imported when first used: a program that never dumps its tasks or talks to a service manager
-# does not pay for their modules at start-up.
-_LAZY = {"dump_tasks": "._diagnose", "listen_sockets": "._activation", "ready": "._notify"}
+# Imported when first used: a program pays at start-up only for what every run needs.
+_LAZY = {
+    "ScheduledCall": "._scheduled",
+    "call_at": "._scheduled",
+    "call_later": "._scheduled",
+    "dump_tasks": "._diagnose",
+    "listen_sockets": "._activation",
+    "ready": "._notify",
+    "wait_any": "._wait_any",
+}
 
 
 def __getattr__(name: str) -> object:
@@ -53,6 +60,10 @@ def __getattr__(name: str) -> object:
     value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def stop_future() -> asyncio.Future[Optional[int]]:
