@@ -15,11 +15,20 @@ from typing import Optional
 
 import pytest
 from conftest import PROGRAMS, PYTHON, Child, Launch, Spawn, child_env, posix_only, run_env
-from test_notify import Manager, manager  # noqa: F401  (the fixture)
+from test_notify import Manager
 
 import aioboot
 
 pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def manager(tmp_path: Path) -> Iterator[Manager]:
+    """The service manager's end of NOTIFY_SOCKET (test_notify.py tests both kinds of address)."""
+    bound = Manager(str(tmp_path / "notify"))
+    yield bound
+    bound.sock.close()
+
 
 EXIT_SIGTERM = 128 + signal.SIGTERM
 DRAINING = "WARNING aioboot: received SIGTERM: draining for"
@@ -133,7 +142,7 @@ def test_request_stop_does_not_drain(spawn: Spawn, loop_name: str) -> None:
 @posix_only
 def test_a_drain_tells_the_service_manager_stopping_and_how_long_it_drains(
     spawn: Spawn,
-    manager: Manager,  # noqa: F811
+    manager: Manager,
     loop_name: str,
 ) -> None:
     child = start(
