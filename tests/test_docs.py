@@ -11,6 +11,7 @@ Every line of the launcher's error list is what the launcher prints for the comm
 from __future__ import annotations
 
 import asyncio
+import http.client
 import re
 import signal
 import socket
@@ -104,6 +105,53 @@ def stop_as_the_page_says(child: Child, recipe: Recipe) -> None:
     assert "Traceback" not in child.stderr, child.transcript()
 
 
+@dataclass(frozen=True)
+class HealthRecipe:
+    module: str
+    needs: tuple[str, ...]
+    ready: str
+    ready_on_stderr: bool
+
+
+HEALTH_RECIPES = [
+    HealthRecipe("health_starlette", ("uvicorn", "starlette"), "Uvicorn running on", True),
+    HealthRecipe("health_aiohttp", ("aiohttp",), "serving on", False),
+]
+
+
+def get(port: int, path: str) -> str:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=CHILD_TIMEOUT)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return f"{response.status} {response.read().decode()}"
+    finally:
+        connection.close()
+
+
+@posix_only
+@pytest.mark.parametrize("recipe", HEALTH_RECIPES, ids=lambda r: r.module)
+def test_a_health_recipe_is_not_ready_during_the_drain_while_it_still_serves(
+    spawn: Spawn, recipe: HealthRecipe
+) -> None:
+    for module in recipe.needs:
+        skip_unless_installed(module)
+    port = free_port()
+    child = launch(spawn, "--drain-delay", "60", f"{recipe.module}:main", port=port)
+    if recipe.ready_on_stderr:
+        child.wait_for_stderr(recipe.ready)
+    else:
+        child.wait_for_line(recipe.ready)
+    assert get(port, "/ready") == "200 ready"
+    child.send(signal.SIGTERM)
+    child.wait_for_stderr("aioboot: received SIGTERM: draining for 60 s")
+    assert get(port, "/ready") == "503 stopping"
+    assert get(port, "/") == "200 hello"  # still served: the load balancer is moving traffic away
+    child.send(signal.SIGINT)  # ends the drain at once; main returns after its graceful stop
+    assert child.finish() == 0, child.transcript()
+    assert "Traceback" not in child.stderr, child.transcript()
+
+
 def greet(port: int, name: str) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=CHILD_TIMEOUT) as sock:
         sock.sendall(f"{name}\n".encode())
@@ -192,9 +240,11 @@ def included_files() -> set[str]:
 
 
 def test_every_docs_example_is_shown_and_run() -> None:
-    examples = {path.name for path in EXAMPLES.iterdir() if path.suffix in (".py", ".toml")}
+    examples = {
+        path.name for path in EXAMPLES.iterdir() if path.suffix in (".py", ".toml", ".service")
+    }
     run_here = (
-        {r.module + ".py" for r in RECIPES}
+        {r.module + ".py" for r in [*RECIPES, *HEALTH_RECIPES]}
         | {m + ".py" for m in ACTIVATED}
         | {
             "hello.py",  # the recipes' app
@@ -202,6 +252,7 @@ def test_every_docs_example_is_shown_and_run() -> None:
             "greeter.py",
             "pytest_poller.py",
             "pytest_pyproject.toml",
+            "myapp.service",  # through systemd-analyze verify, in test_sighup.py
         }
     )
     assert examples == run_here

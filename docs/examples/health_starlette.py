@@ -1,0 +1,62 @@
+"""A readiness endpoint for a load balancer, with Starlette (FastAPI's routes work the same way)
+served by uvicorn.  From the SIGTERM on, ``/ready`` answers 503 while every other route is still
+served for ``--drain-delay`` seconds; then uvicorn shuts down gracefully.
+
+aioboot owns the signals here: uvicorn's ``Server.serve()`` would take SIGTERM for itself and
+stop at once, so the server's ``capture_signals`` does nothing and the stop request, which comes
+after the drain, sets ``should_exit``.
+
+Needs ``pip install aioboot-runner uvicorn starlette``.
+
+    python -m aioboot --drain-delay 10 health_starlette:main
+"""
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Iterator
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+import aioboot
+
+
+async def hello(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("hello")
+
+
+async def ready(request: Request) -> PlainTextResponse:
+    if aioboot.is_stopping():
+        return PlainTextResponse("stopping", status_code=503)
+    return PlainTextResponse("ready")
+
+
+app = Starlette(routes=[Route("/", hello), Route("/ready", ready)])
+
+
+class Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # the signals stay aioboot's
+
+
+async def main() -> None:
+    stop = aioboot.stop_future()  # resolves once the drain is over
+    port = int(os.environ.get("PORT", "8000"))
+    server = Server(uvicorn.Config(app, host="127.0.0.1", port=port))
+
+    async def exit_when_asked() -> None:
+        await stop
+        server.should_exit = True  # uvicorn's graceful shutdown
+
+    watcher = asyncio.create_task(exit_when_asked())
+    await server.serve()
+    watcher.cancel()
+
+
+if __name__ == "__main__":
+    aioboot.run(main(), drain_delay=10)
