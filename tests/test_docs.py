@@ -152,6 +152,26 @@ def test_a_health_recipe_is_not_ready_during_the_drain_while_it_still_serves(
     assert "Traceback" not in child.stderr, child.transcript()
 
 
+def test_the_kubernetes_grace_period_covers_the_drain_and_the_shutdown() -> None:
+    yaml = pytest.importorskip("yaml")
+    from aioboot._cli_options import parse_options, split_argv
+
+    page = (DOCS / "howto" / "kubernetes.md").read_text()
+    spec = yaml.safe_load(page.split("```yaml\n", 1)[1].split("```", 1)[0])["spec"]
+    [container] = spec["containers"]
+    options = parse_options(split_argv(container["args"])[0])
+    assert options.target == "myapp.server:main"
+    assert options.drain_delay is not None
+    assert (
+        options.drain_delay
+        >= container["readinessProbe"]["periodSeconds"]
+        * (container["readinessProbe"]["failureThreshold"])
+    )
+    shutdown_budget = 5 * options.shutdown_timeout  # docs/explanation/shutdown.md
+    assert spec["terminationGracePeriodSeconds"] > options.drain_delay + shutdown_budget
+    assert container["readinessProbe"]["httpGet"]["path"] == "/ready"  # as the recipes serve it
+
+
 def greet(port: int, name: str) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=CHILD_TIMEOUT) as sock:
         sock.sendall(f"{name}\n".encode())
@@ -203,6 +223,30 @@ def test_the_tutorial_server_greets_and_stops_gracefully(spawn: Spawn, stop: int
 
 
 @posix_only
+def test_the_reload_recipe_reads_its_settings_again_on_sighup_and_keeps_them_if_broken(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    settings = tmp_path / "settings.json"
+    settings.write_text('{"greeting": "hello"}')
+    port = free_port()
+    env = child_env(PORT=str(port), SETTINGS=str(settings))
+    child = spawn([PYTHON, "-m", "aioboot", "reload_config:main"], env=env, cwd=EXAMPLES)
+    child.wait_for_line(f"serving on 127.0.0.1:{port}")
+    assert greet(port, "Ada") == b"hello, Ada\n"
+    settings.write_text('{"greeting": "bonjour"}')
+    child.send(signal.SIGHUP)
+    child.wait_for_line("settings loaded: greeting='bonjour'")
+    assert greet(port, "Ada") == b"bonjour, Ada\n"
+    settings.write_text('{"greeting": ')
+    child.send(signal.SIGHUP)
+    child.wait_for_stderr("aioboot: reload callback reload_config:load_settings failed")
+    assert greet(port, "Ada") == b"bonjour, Ada\n"  # the settings it had
+    child.send(signal.SIGTERM)
+    assert child.finish() == 0, child.transcript()
+    assert "json.decoder.JSONDecodeError" in child.stderr
+
+
+@posix_only
 def test_the_tutorial_server_in_production_dumps_its_tasks_on_sigusr1(spawn: Spawn) -> None:
     port = free_port()
     child = launch(spawn, "--stall-warning", "1", "greeter:main", port=port)
@@ -250,6 +294,7 @@ def test_every_docs_example_is_shown_and_run() -> None:
             "hello.py",  # the recipes' app
             "activation.py",  # the socket-activated recipes' socket
             "greeter.py",
+            "reload_config.py",
             "pytest_poller.py",
             "pytest_pyproject.toml",
             "myapp.service",  # through systemd-analyze verify, in test_sighup.py

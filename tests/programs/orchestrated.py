@@ -130,6 +130,7 @@ async def serve() -> Optional[int]:
         say("READY")
         if stop is None:
             await forever()
+            return None
         say("STOP", await stop)
         return 0
     except asyncio.CancelledError:
