@@ -40,9 +40,12 @@ def start(
     signal_path: str,
     *options: str,
     env: Optional[dict[str, str]] = None,
+    prefix: tuple[str, ...] = (),
 ) -> Child:
+    """orchestrated.py with ``options``, serving, with a pipe for commands; ``prefix``: what it
+    is started through (``nohup``)."""
     child: Child = spawn(
-        [PYTHON, str(PROGRAMS / "orchestrated.py"), *options],
+        [*prefix, PYTHON, str(PROGRAMS / "orchestrated.py"), *options],
         env=run_env(loop_name, signal_path, **(env or {})),
         stdin=True,
     )

@@ -13,52 +13,21 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Optional
 
 import pytest
 from conftest import PROGRAMS, PYTHON, ROOT, Child, Spawn, posix_only, run_env
+from test_drain import ask, start
+from test_drain import manager as manager  # the fixture, shared
 from test_notify import Manager
 
 import aioboot
 
 pytestmark = pytest.mark.timeout(60)
 
-
-@pytest.fixture
-def manager(tmp_path: Path) -> Iterator[Manager]:
-    """The service manager's end of NOTIFY_SOCKET (test_notify.py tests both kinds of address)."""
-    bound = Manager(str(tmp_path / "notify"))
-    yield bound
-    bound.sock.close()
-
-
 EXIT_SIGTERM = 128 + signal.SIGTERM
 UNIT = ROOT / "docs" / "examples" / "myapp.service"
 NOTIFY_RELOAD_SINCE = 253  # the systemd version that knows Type=notify-reload
-
-
-def start(
-    spawn: Spawn,
-    loop_name: str,
-    signal_path: str,
-    *options: str,
-    env: Optional[dict[str, str]] = None,
-    prefix: tuple[str, ...] = (),
-) -> Child:
-    child: Child = spawn(
-        [*prefix, PYTHON, str(PROGRAMS / "orchestrated.py"), *options],
-        env=run_env(loop_name, signal_path, **(env or {})),
-        stdin=True,
-    )
-    child.wait_for_line("READY")
-    return child
-
-
-def ask(child: Child, command: str, answer: str) -> str:
-    child.write_line(command)
-    return child.wait_for_line(answer)
 
 
 def stop_with_sigterm(child: Child) -> None:
