@@ -61,9 +61,10 @@ def stop_future() -> asyncio.Future[Optional[int]]:
     """The current run's stop request, as a future to await.
 
     Resolves to the signal number that asked the program to stop, or ``None`` for
-    :func:`request_stop` (or a task failure under ``stop_on_error=True``).  Calling it tells the run
-    that the program handles stopping itself: the first signal then only resolves this future, and
-    main gets ``shutdown_timeout`` seconds to return before it is cancelled.  A program that never
+    :func:`request_stop` (or a task failure under ``stop_on_error=True``); with ``drain_delay=``,
+    a SIGTERM's once the drain is over.  Calling it tells the run that the program handles
+    stopping itself: the first signal then only resolves this future, and main gets
+    ``shutdown_timeout`` seconds to return before it is cancelled.  A program that never
     calls it has its main task cancelled on the first signal instead.
 
     Each call returns a shielded view of the same request, so cancelling one awaiter does not
@@ -76,9 +77,10 @@ def request_stop() -> None:
     """Ask the current run to stop, exactly as a signal would (the stop future resolves to None).
 
     Safe from any thread: inside a run it stops that run; from another thread it stops the one
-    active run.  Idempotent: a second request while stopping does nothing (only a second *signal*
-    forces the exit).  Raises ``RuntimeError`` when no run is active, or when several are active
-    and the call is made from outside all of them.
+    active run.  It never drains: ``drain_delay=`` is for the stop an orchestrator asks for.
+    Idempotent: a second request while stopping (a drain included) does nothing (only a second
+    *signal* forces the exit).  Raises ``RuntimeError`` when no run is active, or when several
+    are active and the call is made from outside all of them.
     """
     run_for_this_thread("request_stop()").request_stop()
 

@@ -62,7 +62,8 @@ _IN_A_CALL = (Phase.RUNNING, Phase.DRAINING, Phase.STOPPING)
 
 class RunState:
     """The phase of one runner, the stop request of its current (or last) ``run()`` call, and the
-    forced-exit latch.  Everything here runs on the loop's thread."""
+    forced-exit latch.  Everything here runs on the loop's thread, except :meth:`is_stopping`,
+    which only reads."""
 
     def __init__(
         self,
