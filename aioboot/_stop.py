@@ -314,7 +314,8 @@ class RunState:
     def _ended_by_signal(self, main: asyncio.Task[Any]) -> bool:
         """A signal's stop request decides the outcome: main was cancelled by it and by nothing
         else (asyncio.Runner's rule on 3.11+, where a task counts the cancellations asked of
-        it), or main did not handle stopping and returned as the signal came."""
+        it), or main did not handle stopping and returned as the signal came or during its
+        drain."""
         if main.cancelled():
             if not self._cancels:
                 return False
