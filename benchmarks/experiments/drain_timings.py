@@ -17,6 +17,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Dict, List, Sequence
@@ -41,10 +42,14 @@ def one_stop(python: Sequence[str], env: Dict[str, str], drain: float) -> List[f
         assert child.stdout is not None
         if child.stdout.readline().strip() != "READY":
             raise RuntimeError("the child did not start")
+        # A blocking wait: Popen.wait(timeout) polls, ever more slowly (up to every 50 ms).
+        watchdog = threading.Timer(TIMEOUT, child.kill)
+        watchdog.start()
         sent = time.monotonic()
         os.kill(child.pid, signal.SIGTERM)
-        status = child.wait(TIMEOUT)
+        status = child.wait()
         exited = time.monotonic()
+        watchdog.cancel()
         lines = dict(line.split(" ", 1) for line in child.stdout.read().splitlines())
     finally:
         if child.poll() is None:
