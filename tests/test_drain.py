@@ -14,7 +14,17 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-from conftest import PROGRAMS, PYTHON, Child, Launch, Spawn, child_env, posix_only, run_env
+from conftest import (
+    PROGRAMS,
+    PYTHON,
+    Child,
+    Launch,
+    Spawn,
+    assert_child_signal_path,
+    child_env,
+    posix_only,
+    run_env,
+)
 from test_notify import Manager
 
 import aioboot
@@ -50,6 +60,7 @@ def start(
         stdin=True,
     )
     child.wait_for_line("READY")
+    assert_child_signal_path(child, signal_path)
     return child
 
 

@@ -11,12 +11,12 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import PROGRAMS, PYTHON, ROOT, Child, Spawn, posix_only, run_env
+from conftest import PROGRAMS, PYTHON, Child, Spawn, posix_only, run_env
+from test_activation import units_in_the_docs, write_units
 from test_drain import ask, start
 from test_drain import manager as manager  # the fixture, shared
 from test_notify import Manager
@@ -26,7 +26,6 @@ import aioboot
 pytestmark = pytest.mark.timeout(60)
 
 EXIT_SIGTERM = 128 + signal.SIGTERM
-UNIT = ROOT / "docs" / "examples" / "myapp.service"
 NOTIFY_RELOAD_SINCE = 253  # the systemd version that knows Type=notify-reload
 
 
@@ -265,11 +264,10 @@ def verify(tool: str, unit: Path) -> list[str]:
 def test_the_notify_reload_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     tool = shutil.which("systemd-analyze")
     assert tool is not None
-    # The unit's own paths do not exist here, and verify checks that ExecStart= can be run.
-    text = UNIT.read_text().replace("/srv/myapp/venv/bin/python", sys.executable)
-    text = text.replace("/srv/myapp", str(tmp_path))
+    units = units_in_the_docs("reload.md")
+    assert list(units) == ["myapp.service"]
+    write_units(units, tmp_path)
     unit = tmp_path / "myapp.service"
-    unit.write_text(text)
     complaints = verify(tool, unit)
     if systemd_version(tool) >= NOTIFY_RELOAD_SINCE:
         assert complaints == []
@@ -278,5 +276,5 @@ def test_the_notify_reload_unit_passes_systemd_analyze_verify(tmp_path: Path) ->
         assert len(complaints) == 1, complaints
         assert complaints[0].endswith(": Failed to parse service type, ignoring: notify-reload")
     # It does read the unit: a misspelt key is reported.
-    unit.write_text(text.replace("TimeoutStopSec=", "TimeoutStopSek="))
+    unit.write_text(unit.read_text().replace("TimeoutStopSec=", "TimeoutStopSek="))
     assert any("Unknown key 'TimeoutStopSek'" in line for line in verify(tool, unit))
