@@ -75,7 +75,13 @@ RECIPES = [
         "websockets_serve", "websockets.asyncio.server", ws_message, "message 'answered'",
         "serving on", False, None, 0,
     ),
+    Recipe(
+        "health_starlette", "starlette", http_request, "200 hello",
+        "INFO:     Uvicorn running on", True, None, 0,
+    ),
 ]  # fmt: skip
+# The recipes with a readiness route, /ready, for the drain.
+HEALTH_RECIPES = [r for r in RECIPES if r.module in ("health_starlette", "aiohttp_runner")]
 
 
 def launch(spawn: Spawn, *args: str, port: int) -> Child:
@@ -85,15 +91,21 @@ def launch(spawn: Spawn, *args: str, port: int) -> Child:
 @posix_only
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.module)
 def test_a_server_recipe_answers_then_stops_on_sigterm(spawn: Spawn, recipe: Recipe) -> None:
+    child, port = start_recipe(spawn, recipe)
+    assert recipe.client(port) == recipe.answer, child.transcript()
+    stop_as_the_page_says(child, recipe)
+
+
+def start_recipe(spawn: Spawn, recipe: Recipe, *options: str) -> tuple[Child, int]:
+    """The recipe through the launcher with ``options``, once it serves; and its port."""
     skip_unless_installed(recipe.needs)
     port = free_port()
-    child = launch(spawn, f"{recipe.module}:main", port=port)
+    child = launch(spawn, *options, f"{recipe.module}:main", port=port)
     if recipe.ready_on_stderr:
         child.wait_for_stderr(recipe.ready)
     else:
         child.wait_for_line(recipe.ready)
-    assert recipe.client(port) == recipe.answer, child.transcript()
-    stop_as_the_page_says(child, recipe)
+    return child, port
 
 
 def stop_as_the_page_says(child: Child, recipe: Recipe) -> None:
@@ -103,20 +115,6 @@ def stop_as_the_page_says(child: Child, recipe: Recipe) -> None:
     if recipe.shutdown is not None:
         assert recipe.shutdown in child.lines, child.transcript()
     assert "Traceback" not in child.stderr, child.transcript()
-
-
-@dataclass(frozen=True)
-class HealthRecipe:
-    module: str
-    needs: tuple[str, ...]
-    ready: str
-    ready_on_stderr: bool
-
-
-HEALTH_RECIPES = [
-    HealthRecipe("health_starlette", ("uvicorn", "starlette"), "Uvicorn running on", True),
-    HealthRecipe("aiohttp_runner", ("aiohttp",), "serving on", False),
-]
 
 
 def get(port: int, path: str) -> str:
@@ -132,16 +130,9 @@ def get(port: int, path: str) -> str:
 @posix_only
 @pytest.mark.parametrize("recipe", HEALTH_RECIPES, ids=lambda r: r.module)
 def test_a_health_recipe_is_not_ready_during_the_drain_while_it_still_serves(
-    spawn: Spawn, recipe: HealthRecipe
+    spawn: Spawn, recipe: Recipe
 ) -> None:
-    for module in recipe.needs:
-        skip_unless_installed(module)
-    port = free_port()
-    child = launch(spawn, "--drain-delay", "60", f"{recipe.module}:main", port=port)
-    if recipe.ready_on_stderr:
-        child.wait_for_stderr(recipe.ready)
-    else:
-        child.wait_for_line(recipe.ready)
+    child, port = start_recipe(spawn, recipe, "--drain-delay", "60")
     assert get(port, "/ready") == "200 ready"
     child.send(signal.SIGTERM)
     child.wait_for_stderr("aioboot: received SIGTERM: draining for 60 s")
@@ -289,7 +280,6 @@ def test_every_docs_example_is_shown_and_run() -> None:
         {r.module + ".py" for r in RECIPES}
         | {m + ".py" for m in ACTIVATED}
         | {
-            "health_starlette.py",
             "hello.py",  # the recipes' app
             "activation.py",  # the socket-activated recipes' socket
             "greeter.py",

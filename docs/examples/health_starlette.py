@@ -3,15 +3,15 @@ served by uvicorn.  From the SIGTERM on, ``/ready`` answers 503 while every othe
 served for ``--drain-delay`` seconds; then uvicorn shuts down gracefully.
 
 aioboot owns the signals here: uvicorn's ``Server.serve()`` would take SIGTERM for itself and
-stop at once, so the server's ``capture_signals`` does nothing and the stop request, which comes
-after the drain, sets ``should_exit``.
+stop at once, so the server's ``capture_signals`` does nothing, and the stop request, which comes
+after the drain, starts uvicorn's graceful shutdown (``serve_until_stopped``).
 
-Needs ``pip install aioboot-runner uvicorn starlette``.
+Needs ``pip install aioboot-runner uvicorn starlette``, and uvicorn_stop_future.py and hello.py
+beside it.
 
     python -m aioboot --drain-delay 10 health_starlette:main
 """
 
-import asyncio
 import contextlib
 import os
 from collections.abc import Iterator
@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from uvicorn_stop_future import serve_until_stopped
 
 import aioboot
 
@@ -45,17 +46,9 @@ class Server(uvicorn.Server):
 
 
 async def main() -> None:
-    stop = aioboot.stop_future()  # resolves once the drain is over
     port = int(os.environ.get("PORT", "8000"))
-    server = Server(uvicorn.Config(app, host="127.0.0.1", port=port))
-
-    async def exit_when_asked() -> None:
-        await stop
-        server.should_exit = True  # uvicorn's graceful shutdown
-
-    watcher = asyncio.create_task(exit_when_asked())
-    await server.serve()
-    watcher.cancel()
+    # The stop future it awaits resolves once the drain is over.
+    await serve_until_stopped(Server(uvicorn.Config(app, host="127.0.0.1", port=port)))
 
 
 if __name__ == "__main__":
