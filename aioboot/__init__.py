@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
-from ._runner import Runner, current_run, run, run_for_this_thread
+from ._runner import Runner, any_run_stopping, current_run, run, run_for_this_thread
 
 __version__ = "0.1.0"
 
@@ -21,7 +21,9 @@ __all__ = [
     "call_at",
     "call_later",
     "dump_tasks",
+    "is_stopping",
     "listen_sockets",
+    "on_reload",
     "on_shutdown",
     "ready",
     "request_stop",
@@ -70,9 +72,10 @@ def stop_future() -> asyncio.Future[Optional[int]]:
     """The current run's stop request, as a future to await.
 
     Resolves to the signal number that asked the program to stop, or ``None`` for
-    :func:`request_stop` (or a task failure under ``stop_on_error=True``).  Calling it tells the run
-    that the program handles stopping itself: the first signal then only resolves this future, and
-    main gets ``shutdown_timeout`` seconds to return before it is cancelled.  A program that never
+    :func:`request_stop` (or a task failure under ``stop_on_error=True``); with ``drain_delay=``,
+    a SIGTERM's once the drain is over.  Calling it tells the run that the program handles
+    stopping itself: the first signal then only resolves this future, and main gets
+    ``shutdown_timeout`` seconds to return before it is cancelled.  A program that never
     calls it has its main task cancelled on the first signal instead.
 
     Each call returns a shielded view of the same request, so cancelling one awaiter does not
@@ -85,11 +88,30 @@ def request_stop() -> None:
     """Ask the current run to stop, exactly as a signal would (the stop future resolves to None).
 
     Safe from any thread: inside a run it stops that run; from another thread it stops the one
-    active run.  Idempotent: a second request while stopping does nothing (only a second *signal*
-    forces the exit).  Raises ``RuntimeError`` when no run is active, or when several are active
-    and the call is made from outside all of them.
+    active run.  It never drains: ``drain_delay=`` is for the stop an orchestrator asks for.
+    Idempotent: a second request while stopping (a drain included) does nothing (only a second
+    *signal* forces the exit).  Raises ``RuntimeError`` when no run is active, or when several
+    are active and the call is made from outside all of them.
     """
     run_for_this_thread("request_stop()").request_stop()
+
+
+def is_stopping() -> bool:
+    """Whether the program has been asked to stop: the answer a readiness check gives a load
+    balancer (not ready once it is true).
+
+    True from the stop request on (a signal, :func:`request_stop`, a task failure under
+    ``stop_on_error=True``) until the end of the shutdown, with or without a drain: with
+    ``drain_delay=``, it is true for the whole drain, while main still runs untouched.  False
+    before, and when no aioboot run is active (nothing to stop; it never raises, so library code
+    can call it unconditionally).  With :class:`Runner`, each ``run()`` call starts with it
+    false again, and ``close()`` is stopping.
+
+    Safe and cheap from any thread (it reads flags, no lock on the loop): in a thread that runs
+    an aioboot loop it answers for that run; in any other thread (a health server of its own,
+    another loop), for the active runs: true if one of them is stopping.
+    """
+    return any_run_stopping()
 
 
 def on_shutdown(callback: HookT) -> HookT:
@@ -105,4 +127,27 @@ def on_shutdown(callback: HookT) -> HookT:
     :func:`run`'s loop thread or once the hooks have run, ``TypeError`` for a non-callable.
     """
     current_run("on_shutdown()").add_shutdown_hook(callback)
+    return callback
+
+
+def on_reload(callback: HookT) -> HookT:
+    """Register ``callback`` (sync, or async) to run when the program receives SIGHUP: re-read
+    the configuration, reopen the log files.
+
+    With at least one registered, SIGHUP (at its default disposition, taken as the stop signals
+    are) reloads instead of stopping: the callbacks run in the order they were registered, one
+    at a time, in a task of the run's, while the program goes on.  An async callback is bounded
+    by ``shutdown_timeout`` (then cancelled and reported); a failing one is reported through the
+    loop's exception handler, the others still run, and the program keeps running.  A SIGHUP
+    during a reload is coalesced into one more reload after it.  Under systemd the reload is
+    announced as ``Type=notify-reload`` expects: ``RELOADING=1`` with ``MONOTONIC_USEC=`` before
+    the callbacks, ``READY=1`` after them.  Once the program is stopping, SIGHUP does nothing.
+    With none registered, SIGHUP stops the program as SIGTERM does (and decides the exit the
+    same way).  Windows has no SIGHUP: the callbacks never run there.
+
+    Callbacks belong to the runner, as shutdown hooks do.  Returns ``callback``, so it works as
+    a decorator.  Raises ``RuntimeError`` outside :func:`run`'s loop thread, ``TypeError`` for a
+    non-callable.
+    """
+    current_run("on_reload()").add_reload_callback(callback)
     return callback

@@ -12,6 +12,7 @@ DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 
 STALL_WARNING_ENV = "AIOBOOT_STALL_WARNING"
 HEARTBEAT_FILE_ENV = "AIOBOOT_HEARTBEAT_FILE"
+DRAIN_DELAY_ENV = "AIOBOOT_DRAIN_DELAY"
 
 
 def checked_seconds(
@@ -38,12 +39,21 @@ def checked_shutdown_timeout(value: object) -> Optional[float]:
 def checked_stall_warning(value: object, caller: str = "run()") -> Optional[float]:
     """``stall_warning=`` as seconds, or None for off: None reads ``$AIOBOOT_STALL_WARNING``
     (unset or empty: off), and 0 is off too.  TypeError/ValueError naming what is wrong."""
-    name = "stall_warning"
+    return _seconds_or_off(value, "stall_warning", STALL_WARNING_ENV, caller)
+
+
+def checked_drain_delay(value: object, caller: str = "run()") -> Optional[float]:
+    """``drain_delay=`` as seconds, or None for no drain: None reads ``$AIOBOOT_DRAIN_DELAY``
+    (unset or empty: none), and 0 is none too.  TypeError/ValueError naming what is wrong."""
+    return _seconds_or_off(value, "drain_delay", DRAIN_DELAY_ENV, caller)
+
+
+def _seconds_or_off(value: object, name: str, variable: str, caller: str) -> Optional[float]:
     if value is None:
-        text = os.environ.get(STALL_WARNING_ENV, "").strip()
+        text = os.environ.get(variable, "").strip()
         if not text:
             return None
-        name = f"${STALL_WARNING_ENV}"
+        name = f"${variable}"
         try:
             value = float(text)
         except ValueError:

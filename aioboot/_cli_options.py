@@ -13,7 +13,12 @@ if TYPE_CHECKING:
     import argparse
 
 from . import __version__
-from ._arguments import DEFAULT_SHUTDOWN_TIMEOUT, checked_shutdown_timeout, checked_stall_warning
+from ._arguments import (
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    checked_drain_delay,
+    checked_shutdown_timeout,
+    checked_stall_warning,
+)
 from ._cli_target import EXAMPLE
 from ._loops import NAMES
 
@@ -144,6 +149,14 @@ _OPTIONS = (
         "while it turns; removed at exit. Check it with python -m aioboot.probe PATH "
         "(default: $AIOBOOT_HEARTBEAT_FILE, else none)",
     ),
+    _Option(
+        "--drain-delay",
+        type=_seconds_type(checked_drain_delay),
+        metavar="SECONDS",
+        help="on SIGTERM, aioboot.is_stopping() is true at once and the program is only stopped "
+        "SECONDS later, while a health check reports it not ready (default: "
+        "$AIOBOOT_DRAIN_DELAY, else none; 0 is none)",
+    ),
     _Option("--version", action="version", version=f"aioboot {__version__}"),
 )
 
@@ -164,6 +177,7 @@ class LaunchOptions(NamedTuple):
     reload_dirs: Optional[list[str]]
     stall_warning: Optional[float]
     heartbeat_file: Optional[str]
+    drain_delay: Optional[float]
 
 
 def split_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:

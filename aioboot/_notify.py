@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from typing import Mapping, Optional
 
 logger = logging.getLogger("aioboot")
@@ -72,6 +73,13 @@ class Notifier:
             return self.status(status) if status is not None else False
         self._stopping_sent = True
         return self.send("STOPPING=1", *_status_field(status))
+
+    def reloading(self) -> bool:
+        """``RELOADING=1`` and ``MONOTONIC_USEC=`` now, in one datagram: ``Type=notify-reload``
+        takes it as the answer to the SIGHUP it sent before that time, then waits for
+        ``READY=1``."""
+        # time.monotonic() is CLOCK_MONOTONIC on Linux, the clock systemd compares with.
+        return self.send("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
 
     def status(self, text: str) -> bool:
         return self.send(*_status_field(text))

@@ -86,10 +86,13 @@ def report_failed_while_cancelled(loop: asyncio.AbstractEventLoop, task: asyncio
 
 
 def report_hook_failure(
-    loop: asyncio.AbstractEventLoop, hook: Callable[[], object], exc: BaseException
+    loop: asyncio.AbstractEventLoop,
+    hook: Callable[[], object],
+    exc: BaseException,
+    kind: str = "shutdown hook",
 ) -> None:
     loop.call_exception_handler(
-        {"message": f"shutdown hook {qualified_name(hook)} failed", "exception": exc, "hook": hook}
+        {"message": f"{kind} {qualified_name(hook)} failed", "exception": exc, "hook": hook}
     )
 
 
@@ -137,10 +140,10 @@ def _within(waited: float | None) -> str:
 def handle_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     """The loop's exception handler for a run, until the program sets its own.
 
-    Task failures (never retrieved, or raised while being cancelled at shutdown) and shutdown-hook
-    failures are logged on the ``"aioboot"`` logger with the full traceback; every other context
-    goes to the loop's default handler, unchanged.  A handler the program sets replaces this one
-    and receives the same contexts.
+    Task failures (never retrieved, or raised while being cancelled at shutdown) and the failures
+    of shutdown hooks and reload callbacks are logged on the ``"aioboot"`` logger with the full
+    traceback; every other context goes to the loop's default handler, unchanged.  A handler the
+    program sets replaces this one and receives the same contexts.
     """
     exc = context.get("exception")
     task = context.get("task") or context.get("future")

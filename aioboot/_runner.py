@@ -34,6 +34,7 @@ from typing import (
 from . import _report, _task_failures
 from ._arguments import (
     DEFAULT_SHUTDOWN_TIMEOUT,
+    checked_drain_delay,
     checked_flag,
     checked_heartbeat_file,
     checked_optional_flag,
@@ -50,13 +51,14 @@ from ._callables import (
 from ._executor import DaemonThreadPool
 from ._loops import ChosenLoop, LoopFactory, LoopSpec, choose_loop, make_loop, running_loop
 from ._shutdown import Cancellable, HeldTasks, Shutdown
-from ._signals import SignalCapture, stop_signals, task_dump_signals
+from ._signals import SignalCapture, hangup_signals, stop_signals, task_dump_signals
 from ._stop import RunState
 
-if TYPE_CHECKING:  # diagnosis, the notify protocol, the heartbeat: imported when a run uses them
+if TYPE_CHECKING:  # diagnosis, the notify protocol, the heartbeat, reloads: imported when used
     from ._diagnose import StallWatch
     from ._heartbeat import Heartbeat
     from ._notify import Notifier
+    from ._reload_callbacks import ReloadCallbacks
 
 T = TypeVar("T")
 
@@ -90,6 +92,7 @@ class Options(NamedTuple):
     handle_signals: bool
     stall_warning: Optional[float]
     heartbeat_file: Optional[str]
+    drain_delay: Optional[float]
 
     @classmethod
     def checked(
@@ -100,6 +103,7 @@ class Options(NamedTuple):
         handle_signals: object,
         stall_warning: object,
         heartbeat_file: object,
+        drain_delay: object,
     ) -> Options:
         return cls(
             checked_optional_flag(debug, "debug"),
@@ -108,6 +112,7 @@ class Options(NamedTuple):
             checked_flag(handle_signals, "handle_signals"),
             checked_stall_warning(stall_warning),
             checked_heartbeat_file(heartbeat_file),
+            checked_drain_delay(drain_delay),
         )
 
 
@@ -122,6 +127,7 @@ def run(
     loop_factory: LoopFactory | None = None,
     stall_warning: float | None = None,
     heartbeat_file: str | os.PathLike[str] | None = None,
+    drain_delay: float | None = None,
 ) -> T:
     """Run ``main`` on a new event loop until it completes, then shut down and close the loop;
     return main's result.  A drop-in for :func:`asyncio.run`.
@@ -142,7 +148,13 @@ def run(
       on Windows) at their default disposition ask the run to stop.  Main is cancelled, or, if it
       called :func:`aioboot.stop_future`, that future resolves and main has ``shutdown_timeout``
       seconds to return.  A second Ctrl-C forces the exit; a repeated SIGTERM is only logged.  A
-      handler the program installs itself is left to it.
+      handler the program installs itself is left to it.  SIGHUP runs the
+      :func:`aioboot.on_reload` callbacks, or, with none registered, stops like SIGTERM.
+    * **A drain** (``drain_delay=SECONDS``; ``None`` reads ``$AIOBOOT_DRAIN_DELAY``; 0 is none):
+      on SIGTERM (or SIGHUP as a stop), :func:`aioboot.is_stopping` turns true at once, and main
+      is cancelled, or its stop future resolved, only that many seconds later, so that a health
+      check reports not-ready while requests are still served.  Ctrl-C never drains, and ends a
+      drain under way at once.
     * **A bounded shutdown**, in a fixed order: :func:`aioboot.on_shutdown` hooks, then every
       remaining task cancelled, async generators finalised, the default executor shut down, and
       the report of task exceptions nobody retrieved.  Each wait is bounded by
@@ -182,6 +194,7 @@ def run(
             loop_factory=loop_factory,
             stall_warning=stall_warning,
             heartbeat_file=heartbeat_file,
+            drain_delay=drain_delay,
         )
         runner.get_loop()  # now, so that a failure to make it closes the coroutine
     except BaseException:
@@ -245,6 +258,18 @@ def run_for_this_thread(caller: str) -> RunControl:
     )
 
 
+def any_run_stopping() -> bool:
+    """Whether the run this thread's loop belongs to is stopping; in a thread that runs no
+    aioboot loop, whether any open run is; False when there is none."""
+    loop = running_loop()
+    here = _runners.get(loop) if loop is not None else None
+    if here is not None:
+        return here._control.is_stopping()
+    with _runners_lock:
+        active = list(_runners.values())
+    return any(runner._control.is_stopping() for runner in active)
+
+
 class _Lifecycle(enum.Enum):
     CREATED = "created"
     INITIALIZED = "initialized"
@@ -283,9 +308,16 @@ class Runner:
         loop_factory: LoopFactory | None = None,
         stall_warning: float | None = None,
         heartbeat_file: str | os.PathLike[str] | None = None,
+        drain_delay: float | None = None,
     ) -> None:
         self._options = Options.checked(
-            debug, shutdown_timeout, stop_on_error, handle_signals, stall_warning, heartbeat_file
+            debug,
+            shutdown_timeout,
+            stop_on_error,
+            handle_signals,
+            stall_warning,
+            heartbeat_file,
+            drain_delay,
         )
         if loop is not None and loop_factory is not None:
             raise TypeError("pass loop= or loop_factory=, not both")
@@ -302,6 +334,7 @@ class Runner:
         self._notifier: Optional[Notifier] = None
         self._heartbeat: Optional[Heartbeat] = None
         self._watcher: Optional[_Watcher] = None
+        self._reloads: Optional[ReloadCallbacks] = None  # made by the first on_reload()
         self._control = RunControl(self)
 
     def __enter__(self) -> Runner:
@@ -419,14 +452,14 @@ class Runner:
         self._start_liveness_reports(loop)
         timeout = self._options.shutdown_timeout
         self._held = HeldTasks(loop)
-        self._state = RunState(loop, timeout, self._held, self._notifier)
+        self._state = RunState(loop, timeout, self._held, self._notifier, self._options.drain_delay)
         self._shutdown = Shutdown(
             loop, timeout, executor, self._state.forced, self._held, self._notifier
         )
         if self._options.stop_on_error:
             self._failure_watch = _task_failures.FailureWatch(loop, self._on_task_failure)
             self._failure_watch.install()
-        self._watcher = _Watcher(loop, self._options, self._on_signal)
+        self._watcher = _Watcher(loop, self._options, self._on_signal, self._on_hangup)
         self._context = contextvars.copy_context()
         self._loop = loop
         with _runners_lock:
@@ -478,20 +511,45 @@ class Runner:
         # sets the exit, a second Ctrl-C forces.
         self._require_state().on_signal(signum)
 
+    def _on_hangup(self, signum: int) -> None:
+        """SIGHUP: a reload for a program that registered reload callbacks (nothing to reload once
+        it is stopping), else a stop signal like SIGTERM."""
+        state = self._require_state()
+        if self._reloads is None:
+            state.on_signal(signum)
+        elif state.is_stopping():
+            logger.info("received SIGHUP while stopping: not reloading")
+        else:
+            self._reloads.reload()
+
+    def _reload_callbacks(self) -> ReloadCallbacks:
+        if self._reloads is None:
+            from ._reload_callbacks import ReloadCallbacks
+
+            self._reloads = ReloadCallbacks(
+                self._require_loop(), self._options.shutdown_timeout, self._notifier
+            )
+        return self._reloads
+
     def _on_task_failure(self, task: asyncio.Task[Any]) -> None:
         self._require_state().on_task_failure(task)
 
 
 class _Watcher:
     """What watches the program while the loop runs for a runner (each run() call, and close()):
-    the stop signals, SIGUSR1's task dump, the stall watch."""
+    the stop signals, SIGHUP, SIGUSR1's task dump, the stall watch."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, options: Options, on_signal: Callable[[int], None]
+        self,
+        loop: asyncio.AbstractEventLoop,
+        options: Options,
+        on_signal: Callable[[int], None],
+        on_hangup: Callable[[int], None],
     ) -> None:
         self._loop = loop
         self._options = options
         self._on_signal = on_signal
+        self._on_hangup = on_hangup
         self._watching = False
         self._signals: Optional[SignalCapture] = None
         self._stall_watch: Optional[StallWatch] = None
@@ -521,8 +579,9 @@ class _Watcher:
             return None
         if threading.current_thread() is not threading.main_thread():
             return None  # signals are the main thread's; everything else works without them
-        # The stop signals, and SIGUSR1 for the task dump: one capture, one set of rules.
+        # The stop signals, SIGHUP, and SIGUSR1 for the task dump: one capture, one set of rules.
         handlers: dict[int, Callable[[int], None]] = dict.fromkeys(stop_signals(), self._on_signal)
+        handlers.update(dict.fromkeys(hangup_signals(), self._on_hangup))
         handlers.update(dict.fromkeys(task_dump_signals(), _dump_tasks_on_signal))
         capture = SignalCapture(self._loop, handlers)
         try:
@@ -542,8 +601,9 @@ class _WholeCallRunner(Runner):
 
 class RunControl:
     """What aioboot's module-level functions (``stop_future()``, ``request_stop()``,
-    ``on_shutdown()``, ``call_later()``) may do to the run they find with :func:`current_run` or
-    :func:`run_for_this_thread`: the one interface between them and a :class:`Runner`."""
+    ``is_stopping()``, ``on_shutdown()``, ``on_reload()``, ``call_later()``) may do to the run
+    they find with :func:`current_run`, :func:`run_for_this_thread` or :func:`any_run_stopping`:
+    the one interface between them and a :class:`Runner`."""
 
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
@@ -565,8 +625,17 @@ class RunControl:
         with contextlib.suppress(RuntimeError):  # loop already closed: the run is over anyway
             loop.call_soon_threadsafe(stop.request_for_this_call())
 
+    def is_stopping(self) -> bool:
+        """From any thread: reads the state without making anything (the runner may be closing
+        in its own thread)."""
+        state = self._runner._state
+        return state is not None and state.is_stopping()
+
     def add_shutdown_hook(self, hook: Callable[[], object]) -> None:
         self._runner._require_shutdown().add_hook(hook)
+
+    def add_reload_callback(self, callback: Callable[[], object]) -> None:
+        self._runner._reload_callbacks().add(callback)
 
     def cancel_on_shutdown(self, pending: Cancellable) -> None:
         self._runner._require_shutdown().cancel_on_start(pending)

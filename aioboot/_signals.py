@@ -1,9 +1,10 @@
 """Signal capture: who owns which stop signal, and when.
 
-For the length of a run, SIGINT, SIGTERM (and SIGBREAK where it exists), and SIGUSR1 for the task
-dump, are routed to callbacks on the loop's thread, politely: a signal the program (or a library
-it calls) has taken for itself is the program's alone until it lets go, and when the run ends,
-exactly the handlers and the wakeup fd that were there before are given back.
+For the length of a run, SIGINT, SIGTERM (and SIGBREAK where it exists), SIGHUP for a reload or a
+stop, and SIGUSR1 for the task dump, are routed to callbacks on the loop's thread, politely: a
+signal the program (or a library it calls) has taken for itself is the program's alone until it
+lets go, and when the run ends, exactly the handlers and the wakeup fd that were there before are
+given back.
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ FORCE_FALLBACK_ENV = "_AIOBOOT_SIGNAL_FALLBACK"
 _logger = logging.getLogger("aioboot")
 
 
+def _existing(*names: str) -> tuple[signal.Signals, ...]:
+    return tuple(getattr(signal.Signals, name) for name in names if hasattr(signal.Signals, name))
+
+
 def stop_signals() -> tuple[signal.Signals, ...]:
     """The signals that mean "stop" on this platform."""
-    names = ("SIGINT", "SIGTERM", "SIGBREAK")
-    return tuple(getattr(signal.Signals, name) for name in names if hasattr(signal.Signals, name))
+    return _existing("SIGINT", "SIGTERM", "SIGBREAK")
 
 
 def forcing_signals() -> tuple[signal.Signals, ...]:
@@ -292,5 +296,12 @@ def task_dump_signals() -> tuple[signal.Signals, ...]:
     """The signal that asks for a task dump during a run: SIGUSR1, where it exists (POSIX).  Its
     default disposition would kill the process, so the runner takes it only while it has that
     default, as it takes the stop signals, and the program goes on."""
-    sigusr1 = getattr(signal.Signals, "SIGUSR1", None)
-    return () if sigusr1 is None else (sigusr1,)
+    return _existing("SIGUSR1")
+
+
+def hangup_signals() -> tuple[signal.Signals, ...]:
+    """SIGHUP, where it exists (POSIX): a reload for a program with reload callbacks, else a
+    stop like SIGTERM's.  Its default disposition kills the process with no shutdown at all (a
+    closed terminal, a ``kill -HUP``), so the runner takes it while it has that default, as it
+    takes the stop signals; ``nohup``'s SIG_IGN, or a handler of the program's, is left alone."""
+    return _existing("SIGHUP")

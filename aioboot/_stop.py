@@ -4,9 +4,11 @@ raises.
 
 A stop request (a signal, ``request_stop()``, a failure under ``stop_on_error``) in a call cancels
 main or, when main asked for ``stop_future()``, resolves that future and gives main
-``shutdown_timeout`` seconds to return.  A stop request outside a call (during ``close()``) is a
-*late* one: it decides the exit ``close()`` raises.  A second Ctrl-C once stopping forces the exit:
-every wait ends at once, and the runner can only close.
+``shutdown_timeout`` seconds to return.  With a drain delay, a SIGTERM's (or SIGHUP's) request first
+waits that long with main untouched, while :meth:`RunState.is_stopping` already says so; a Ctrl-C
+ends that wait at once.  A stop request outside a call (during ``close()``) is a *late* one: it
+decides the exit ``close()`` raises.  A second Ctrl-C once stopping forces the exit: every wait
+ends at once, and the runner can only close.
 """
 
 from __future__ import annotations
@@ -50,16 +52,18 @@ def exit_for_signal(signum: int) -> BaseException:
 class Phase(enum.Enum):
     IDLE = "idle"  # no run() call: before the first, between two, after the last
     RUNNING = "running"  # a call's main runs; nothing asked it to stop
-    STOPPING = "stopping"  # a call's main runs; a stop was requested
+    DRAINING = "draining"  # a call's main runs, not told yet of the stop requested: the drain delay
+    STOPPING = "stopping"  # a call's main runs; a stop was requested, and main told of it
     SHUTTING_DOWN = "shutting down"  # close() runs the shutdown
 
 
-_IN_A_CALL = (Phase.RUNNING, Phase.STOPPING)
+_IN_A_CALL = (Phase.RUNNING, Phase.DRAINING, Phase.STOPPING)
 
 
 class RunState:
     """The phase of one runner, the stop request of its current (or last) ``run()`` call, and the
-    forced-exit latch.  Everything here runs on the loop's thread."""
+    forced-exit latch.  Everything here runs on the loop's thread, except :meth:`is_stopping`,
+    which only reads."""
 
     def __init__(
         self,
@@ -67,9 +71,11 @@ class RunState:
         shutdown_timeout: Optional[float],
         held: HeldTasks,
         notifier: Optional[Notifier] = None,
+        drain_delay: Optional[float] = None,
     ) -> None:
         self._loop = loop
         self._timeout = shutdown_timeout
+        self._drain_delay = drain_delay
         self._held = held
         self._notifier = notifier
         self.phase = Phase.IDLE
@@ -95,6 +101,7 @@ class RunState:
         self._main_handles_stop = False
         self._cancels = 0  # how many times this request cancelled main
         self._main_deadline: Optional[asyncio.TimerHandle] = None
+        self._drain_end: Optional[asyncio.TimerHandle] = None
 
     # -- the phases ------------------------------------------------------------------------------
 
@@ -106,15 +113,16 @@ class RunState:
 
     def main_started(self, main: asyncio.Task[Any]) -> None:
         self.main = main
-        if self._requested:  # a signal came during start-up
+        if self.phase is Phase.STOPPING:  # a signal came during start-up
             self._cancel_main()
 
     def end_call(self, escaped: Optional[BaseException]) -> None:
         """Main's phase is over: later requests are late ones, for close() to decide on."""
         self._escaped = escaped
         self.phase = Phase.IDLE
-        if self._main_deadline is not None:
-            self._main_deadline.cancel()
+        for timer in (self._main_deadline, self._drain_end):
+            if timer is not None:
+                timer.cancel()
 
     def begin_shutdown(self) -> None:
         self._escaped = None
@@ -123,52 +131,96 @@ class RunState:
     def end_shutdown(self, escaped: Optional[BaseException]) -> None:
         self._escaped = escaped
 
+    def is_stopping(self) -> bool:
+        """True from the stop request on (this call's, or a late one) until the next call begins,
+        and during the shutdown.  One read of each of two attributes: safe from any thread."""
+        return self._requested or self.phase is Phase.SHUTTING_DOWN
+
     # -- what asks to stop -----------------------------------------------------------------------
 
     def stop_future(self) -> asyncio.Future[Optional[int]]:
         self._main_handles_stop = True
         if self._future is None:
             self._future = self._loop.create_future()
-            if self._requested:
+            if self._requested and self.phase is not Phase.DRAINING:
                 self._future.set_result(self.signum)
         # Shielded: cancelling one awaiter must not cancel the run's stop request for the others.
         return asyncio.shield(self._future)
 
     def on_signal(self, signum: int) -> None:
         """The first signal asks to stop, whenever it comes (a signal a library re-raises once
-        its own graceful shutdown is done may come only as main finishes); once stopping, a
-        second Ctrl-C forces the exit and a repeated SIGTERM is only noted."""
+        its own graceful shutdown is done may come only as main finishes); a SIGTERM or SIGHUP
+        drains first, if there is a drain delay.  Once stopping, a Ctrl-C ends a drain at once
+        (the stop is then the Ctrl-C's), a second Ctrl-C forces the exit, and a repeated SIGTERM
+        is only noted, during a drain too."""
         name = signal_name(signum)
+        forcing = signum in forcing_signals()
+        key = "Ctrl-Break" if name == "SIGBREAK" else "Ctrl-C"
         if not self._requested:
-            self.request(signum)  # first: logging allocates, and may run a garbage collection
-            key = "Ctrl-Break" if name == "SIGBREAK" else "Ctrl-C"
-            hint = f" ({key} again to force the exit)" if signum in forcing_signals() else ""
-            logger.warning("received %s: stopping%s", name, hint)
-        elif signum in forcing_signals():
+            # First: logging allocates, and may run a garbage collection.
+            self.request(signum, drain=not forcing)
+            if self.phase is Phase.DRAINING:
+                logger.warning(
+                    "received %s: draining for %g s, then stopping (Ctrl-C to stop now)",
+                    name,
+                    self._drain_delay,
+                )
+            else:
+                hint = f" ({key} again to force the exit)" if forcing else ""
+                logger.warning("received %s: stopping%s", name, hint)
+        elif forcing and self.phase is Phase.DRAINING:
+            self.signum = signum
+            logger.warning(
+                "received %s while draining: stopping now (%s again to force)", name, key
+            )
+            self._end_drain()
+        elif forcing:
             self._force(signum)
             self._cancel_main()
         else:
             logger.info("received %s again: already stopping", name)
 
-    def request(self, signum: Optional[int]) -> None:
+    def request(self, signum: Optional[int], *, drain: bool = False) -> None:
+        """Ask to stop: at once, or with ``drain`` after the drain delay, if there is one."""
         in_call = self.phase in _IN_A_CALL
         if self._requested or (signum is None and not in_call):
             return  # request_stop() twice, or after main finished: nothing more to do
         self._requested = True
         self.signum = signum
-        if in_call and self.main is not None and self.main.done():
+        main_returned = self.main is not None and self.main.done()
+        if in_call and main_returned:
             # Main has returned, and the callbacks queued before its end (this one) run before
             # the end of its phase takes its own hold: a signal a library re-raised as it
             # returned, whose handling allocates, and so may run a garbage collection.
             self._held.hold_pending()
         if self._notifier is not None:
             self._notifier.stopping()
-        if self._future is not None and not self._future.done():
-            self._future.set_result(signum)
         if not in_call:
             self._late = True
-            return
+            self._resolve_future()
+        elif drain and self._drain_delay is not None and not main_returned:
+            self._drain(self._drain_delay)
+        else:
+            self._tell_main()
+
+    def _drain(self, delay: float) -> None:
+        """Main goes on, untouched, for ``delay`` seconds, while :meth:`is_stopping` says it
+        will stop: a load balancer's health check sees it and routes traffic elsewhere."""
+        self.phase = Phase.DRAINING
+        self._drain_end = self._loop.call_later(delay, self._end_drain)
+        announce_step(self._notifier, f"draining for {delay:g} s", delay)
+
+    def _end_drain(self) -> None:
+        if self._drain_end is not None:
+            self._drain_end.cancel()
+            self._drain_end = None
+        if self.phase is Phase.DRAINING:
+            self._tell_main()
+
+    def _tell_main(self) -> None:
+        """Resolve the stop future; cancel main, or give it ``shutdown_timeout`` to return."""
         self.phase = Phase.STOPPING
+        self._resolve_future()
         if self.main is None:
             return  # start-up: main is cancelled as soon as it exists
         if not self._main_handles_stop:
@@ -176,6 +228,10 @@ class RunState:
         elif self._timeout is not None:
             self._main_deadline = self._loop.call_later(self._timeout, self._main_overran)
             announce_step(self._notifier, "waiting for main to return", self._timeout)
+
+    def _resolve_future(self) -> None:
+        if self._future is not None and not self._future.done():
+            self._future.set_result(self.signum)
 
     def request_for_this_call(self) -> Callable[[], None]:
         """``request(None)`` for a callback queued from another thread: it asks the call running
@@ -227,8 +283,8 @@ class RunState:
         3. close(): the exit a late first signal asked for, unless the last call's main handled
            stopping itself; nothing else;
         4. a call: the failure that stopped it (``stop_on_error``); a RuntimeError if the loop
-           stopped before main completed; the exit of the signal whose stop ended main; else
-           main's own outcome.
+           stopped before main completed; the exit of the signal whose stop ended main (a Ctrl-C
+           that cut a drain short made the stop its own); else main's own outcome.
         """
         closing = self.phase is Phase.SHUTTING_DOWN
         main = self.main
@@ -258,7 +314,8 @@ class RunState:
     def _ended_by_signal(self, main: asyncio.Task[Any]) -> bool:
         """A signal's stop request decides the outcome: main was cancelled by it and by nothing
         else (asyncio.Runner's rule on 3.11+, where a task counts the cancellations asked of
-        it), or main did not handle stopping and returned as the signal came."""
+        it), or main did not handle stopping and returned as the signal came or during its
+        drain."""
         if main.cancelled():
             if not self._cancels:
                 return False

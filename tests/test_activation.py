@@ -223,11 +223,19 @@ def test_a_descriptor_that_is_not_a_socket_is_refused(tmp_path: Path) -> None:
     ), done.stderr
 
 
-def units_in_the_docs() -> dict[str, str]:
-    """The unit files docs/howto/systemd.md shows, by file name (each block's first line)."""
-    page = (ROOT / "docs" / "howto" / "systemd.md").read_text()
-    blocks = re.findall(r"```ini\n# /etc/systemd/system/(\S+)\n(.*?)```", page, re.DOTALL)
+def units_in_the_docs(page: str = "systemd.md") -> dict[str, str]:
+    """The unit files a page of docs/howto/ shows, by file name (each block's first line)."""
+    text = (ROOT / "docs" / "howto" / page).read_text()
+    blocks = re.findall(r"```ini\n# /etc/systemd/system/(\S+)\n(.*?)```", text, re.DOTALL)
     return dict(blocks)
+
+
+def write_units(units: dict[str, str], directory: Path) -> None:
+    """The units in ``directory``, their paths made real: ``systemd-analyze verify`` checks that
+    ExecStart= names an executable and WorkingDirectory= exists."""
+    for name, text in units.items():
+        text = text.replace("/srv/myapp/venv/bin/python", sys.executable)
+        (directory / name).write_text(text.replace("/srv/myapp", str(directory)))
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is missing")
@@ -236,10 +244,7 @@ def test_the_socket_and_service_units_in_the_docs_pass_systemd_analyze_verify(
 ) -> None:
     units = units_in_the_docs()
     assert sorted(units) == ["myapp.service", "myapp.socket"]
-    for name, text in units.items():
-        # verify checks that ExecStart= names an executable and WorkingDirectory= exists.
-        text = text.replace("/srv/myapp/venv/bin/python", sys.executable)
-        (tmp_path / name).write_text(text.replace("/srv/myapp", str(tmp_path)))
+    write_units(units, tmp_path)
     done = subprocess.run(
         ["systemd-analyze", "verify", "./myapp.socket", "./myapp.service"],
         cwd=tmp_path,

@@ -663,6 +663,7 @@ def test_help_has_options_and_an_example(launch_here: Launch) -> None:
         "--reload",
         "--reload-dir DIR",
         "--stall-warning SECONDS",
+        "--drain-delay SECONDS",
         "--version",
         "python -m aioboot myapp.server:main --port 8080",
     ):

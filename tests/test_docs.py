@@ -11,6 +11,7 @@ Every line of the launcher's error list is what the launcher prints for the comm
 from __future__ import annotations
 
 import asyncio
+import http.client
 import re
 import signal
 import socket
@@ -74,7 +75,13 @@ RECIPES = [
         "websockets_serve", "websockets.asyncio.server", ws_message, "message 'answered'",
         "serving on", False, None, 0,
     ),
+    Recipe(
+        "health_starlette", "starlette", http_request, "200 hello",
+        "INFO:     Uvicorn running on", True, None, 0,
+    ),
 ]  # fmt: skip
+# The recipes with a readiness route, /ready, for the drain.
+HEALTH_RECIPES = [r for r in RECIPES if r.module in ("health_starlette", "aiohttp_runner")]
 
 
 def launch(spawn: Spawn, *args: str, port: int) -> Child:
@@ -84,15 +91,21 @@ def launch(spawn: Spawn, *args: str, port: int) -> Child:
 @posix_only
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.module)
 def test_a_server_recipe_answers_then_stops_on_sigterm(spawn: Spawn, recipe: Recipe) -> None:
+    child, port = start_recipe(spawn, recipe)
+    assert recipe.client(port) == recipe.answer, child.transcript()
+    stop_as_the_page_says(child, recipe)
+
+
+def start_recipe(spawn: Spawn, recipe: Recipe, *options: str) -> tuple[Child, int]:
+    """The recipe through the launcher with ``options``, once it serves; and its port."""
     skip_unless_installed(recipe.needs)
     port = free_port()
-    child = launch(spawn, f"{recipe.module}:main", port=port)
+    child = launch(spawn, *options, f"{recipe.module}:main", port=port)
     if recipe.ready_on_stderr:
         child.wait_for_stderr(recipe.ready)
     else:
         child.wait_for_line(recipe.ready)
-    assert recipe.client(port) == recipe.answer, child.transcript()
-    stop_as_the_page_says(child, recipe)
+    return child, port
 
 
 def stop_as_the_page_says(child: Child, recipe: Recipe) -> None:
@@ -102,6 +115,52 @@ def stop_as_the_page_says(child: Child, recipe: Recipe) -> None:
     if recipe.shutdown is not None:
         assert recipe.shutdown in child.lines, child.transcript()
     assert "Traceback" not in child.stderr, child.transcript()
+
+
+def get(port: int, path: str) -> str:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=CHILD_TIMEOUT)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return f"{response.status} {response.read().decode()}"
+    finally:
+        connection.close()
+
+
+@posix_only
+@pytest.mark.parametrize("recipe", HEALTH_RECIPES, ids=lambda r: r.module)
+def test_a_health_recipe_is_not_ready_during_the_drain_while_it_still_serves(
+    spawn: Spawn, recipe: Recipe
+) -> None:
+    child, port = start_recipe(spawn, recipe, "--drain-delay", "60")
+    assert get(port, "/ready") == "200 ready"
+    child.send(signal.SIGTERM)
+    child.wait_for_stderr("aioboot: received SIGTERM: draining for 60 s")
+    assert get(port, "/ready") == "503 stopping"
+    assert get(port, "/") == "200 hello"  # still served: the load balancer is moving traffic away
+    child.send(signal.SIGINT)  # ends the drain at once; main returns after its graceful stop
+    assert child.finish() == 0, child.transcript()
+    assert "Traceback" not in child.stderr, child.transcript()
+
+
+def test_the_kubernetes_grace_period_covers_the_drain_and_the_shutdown() -> None:
+    yaml = pytest.importorskip("yaml")
+    from aioboot._cli_options import parse_options, split_argv
+
+    page = (DOCS / "howto" / "kubernetes.md").read_text()
+    spec = yaml.safe_load(page.split("```yaml\n", 1)[1].split("```", 1)[0])["spec"]
+    [container] = spec["containers"]
+    options = parse_options(split_argv(container["args"])[0])
+    assert options.target == "myapp.server:main"
+    assert options.drain_delay is not None
+    assert (
+        options.drain_delay
+        >= container["readinessProbe"]["periodSeconds"]
+        * (container["readinessProbe"]["failureThreshold"])
+    )
+    shutdown_budget = 5 * options.shutdown_timeout  # docs/explanation/shutdown.md
+    assert spec["terminationGracePeriodSeconds"] > options.drain_delay + shutdown_budget
+    assert container["readinessProbe"]["httpGet"]["path"] == "/ready"  # as the recipes serve it
 
 
 def greet(port: int, name: str) -> bytes:
@@ -155,6 +214,30 @@ def test_the_tutorial_server_greets_and_stops_gracefully(spawn: Spawn, stop: int
 
 
 @posix_only
+def test_the_reload_recipe_reads_its_settings_again_on_sighup_and_keeps_them_if_broken(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    settings = tmp_path / "settings.json"
+    settings.write_text('{"greeting": "hello"}')
+    port = free_port()
+    env = child_env(PORT=str(port), SETTINGS=str(settings))
+    child = spawn([PYTHON, "-m", "aioboot", "reload_config:main"], env=env, cwd=EXAMPLES)
+    child.wait_for_line(f"serving on 127.0.0.1:{port}")
+    assert greet(port, "Ada") == b"hello, Ada\n"
+    settings.write_text('{"greeting": "bonjour"}')
+    child.send(signal.SIGHUP)
+    child.wait_for_line("settings loaded: greeting='bonjour'")
+    assert greet(port, "Ada") == b"bonjour, Ada\n"
+    settings.write_text('{"greeting": ')
+    child.send(signal.SIGHUP)
+    child.wait_for_stderr("aioboot: reload callback reload_config:load_settings failed")
+    assert greet(port, "Ada") == b"bonjour, Ada\n"  # the settings it had
+    child.send(signal.SIGTERM)
+    assert child.finish() == 0, child.transcript()
+    assert "json.decoder.JSONDecodeError" in child.stderr
+
+
+@posix_only
 def test_the_tutorial_server_in_production_dumps_its_tasks_on_sigusr1(spawn: Spawn) -> None:
     port = free_port()
     child = launch(spawn, "--stall-warning", "1", "greeter:main", port=port)
@@ -200,6 +283,7 @@ def test_every_docs_example_is_shown_and_run() -> None:
             "hello.py",  # the recipes' app
             "activation.py",  # the socket-activated recipes' socket
             "greeter.py",
+            "reload_config.py",
             "pytest_poller.py",
             "pytest_pyproject.toml",
         }

@@ -16,10 +16,9 @@ from hello import app
 import aioboot
 
 
-async def main() -> int:
+async def serve_until_stopped(server: uvicorn.Server) -> None:
+    """Serve until aioboot's stop request, then shut down as uvicorn does on a signal."""
     stop = aioboot.stop_future()
-    port = int(os.environ.get("PORT", "8000"))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port))
 
     async def exit_when_asked() -> None:
         await stop
@@ -28,6 +27,11 @@ async def main() -> int:
     watcher = asyncio.create_task(exit_when_asked())
     await server.serve()
     watcher.cancel()
+
+
+async def main() -> int:
+    port = int(os.environ.get("PORT", "8000"))
+    await serve_until_stopped(uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port)))
     return 0
 
 
