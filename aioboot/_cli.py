@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn, Optional
 
 from . import run
-from ._arguments import checked_stall_warning
+from ._arguments import checked_eager_tasks, checked_stall_warning
 from ._callables import as_coroutine
 from ._cli_exit import UsageError, exit_status, register_ending_by_signal, say
 from ._cli_options import LaunchOptions, child_launcher_args, parse_options, split_argv
@@ -43,7 +43,7 @@ def _launch(options: LaunchOptions, program_args: list[str]) -> object:
     target = parse_target(options.target)
     make_cwd_importable()
     _check_loop(options.loop)
-    _check_stall_warning(options.stall_warning)
+    _check_run_options(options)
     func = import_target(target, program_args)
     # Only now: a program that configures logging when imported keeps its own configuration
     # (basicConfig does nothing once the root logger has a handler).
@@ -55,6 +55,7 @@ def _launch(options: LaunchOptions, program_args: list[str]) -> object:
         debug=options.debug,
         shutdown_timeout=options.shutdown_timeout,
         stall_warning=options.stall_warning,
+        eager_tasks=options.eager_tasks,
     )
 
 
@@ -80,10 +81,12 @@ def _check_loop(spec: Optional[str]) -> None:
         raise UsageError(f"{source}: {exc}") from None
 
 
-def _check_stall_warning(seconds: Optional[float]) -> None:
-    """$AIOBOOT_STALL_WARNING is checked before the program is imported, as $AIOBOOT_LOOP is."""
+def _check_run_options(options: LaunchOptions) -> None:
+    """$AIOBOOT_STALL_WARNING and $AIOBOOT_EAGER_TASKS (and eager tasks on a Python without them)
+    are checked before the program is imported, as $AIOBOOT_LOOP is."""
     try:
-        checked_stall_warning(seconds)
+        checked_stall_warning(options.stall_warning)
+        checked_eager_tasks(options.eager_tasks)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

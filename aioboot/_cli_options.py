@@ -137,6 +137,13 @@ _OPTIONS = (
         help="log a warning, with the blocking line, when the event loop has not turned for "
         "SECONDS (default: $AIOBOOT_STALL_WARNING, else off; 0 is off)",
     ),
+    _Option(
+        "--eager-tasks",
+        action="store_true",
+        default=None,  # not False: without --eager-tasks, $AIOBOOT_EAGER_TASKS still applies
+        help="start each task eagerly: it runs from its creation to its first suspension "
+        "(Python 3.12.5+; default: $AIOBOOT_EAGER_TASKS, 1 for on)",
+    ),
     _Option("--version", action="version", version=f"aioboot {__version__}"),
 )
 
@@ -156,6 +163,7 @@ class LaunchOptions(NamedTuple):
     reload: bool
     reload_dirs: Optional[list[str]]
     stall_warning: Optional[float]
+    eager_tasks: Optional[bool]
 
 
 def split_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -34,6 +34,7 @@ from typing import (
 from . import _report, _task_failures
 from ._arguments import (
     DEFAULT_SHUTDOWN_TIMEOUT,
+    checked_eager_tasks,
     checked_flag,
     checked_optional_flag,
     checked_shutdown_timeout,
@@ -52,9 +53,10 @@ from ._shutdown import Cancellable, HeldTasks, Shutdown
 from ._signals import SignalCapture, stop_signals, task_dump_signals
 from ._stop import RunState
 
-if TYPE_CHECKING:  # diagnosis and the notify protocol are imported when a run uses them
+if TYPE_CHECKING:  # diagnosis, the notify protocol, the task factory: imported when used
     from ._diagnose import StallWatch
     from ._notify import Notifier
+    from ._task_factory import TaskFactorySlot
 
 T = TypeVar("T")
 
@@ -87,6 +89,7 @@ class Options(NamedTuple):
     stop_on_error: bool
     handle_signals: bool
     stall_warning: Optional[float]
+    eager_tasks: bool
 
     @classmethod
     def checked(
@@ -96,6 +99,7 @@ class Options(NamedTuple):
         stop_on_error: object,
         handle_signals: object,
         stall_warning: object,
+        eager_tasks: object,
     ) -> Options:
         return cls(
             checked_optional_flag(debug, "debug"),
@@ -103,6 +107,7 @@ class Options(NamedTuple):
             checked_flag(stop_on_error, "stop_on_error"),
             checked_flag(handle_signals, "handle_signals"),
             checked_stall_warning(stall_warning),
+            checked_eager_tasks(eager_tasks),
         )
 
 
@@ -116,6 +121,7 @@ def run(
     handle_signals: bool = True,
     loop_factory: LoopFactory | None = None,
     stall_warning: float | None = None,
+    eager_tasks: bool | None = None,
 ) -> T:
     """Run ``main`` on a new event loop until it completes, then shut down and close the loop;
     return main's result.  A drop-in for :func:`asyncio.run`.
@@ -130,7 +136,8 @@ def run(
 
     * **The loop**: ``loop`` is ``"auto"`` (uvloop on POSIX CPython, winloop on Windows, asyncio
       otherwise; ``None`` reads ``$AIOBOOT_LOOP``, else auto), ``"asyncio"``, ``"uvloop"``,
-      ``"winloop"``, an import path ``"module:factory"`` or a callable returning a new loop;
+      ``"winloop"``, ``"rloop"`` (never chosen by auto: see the docs' "The loop"), an import
+      path ``"module:factory"`` or a callable returning a new loop;
       ``loop_factory`` is :func:`asyncio.run`'s own argument (not both).
     * **Stop signals** (``handle_signals=True``, in the main thread): SIGINT, SIGTERM (and SIGBREAK
       on Windows) at their default disposition ask the run to stop.  Main is cancelled, or, if it
@@ -144,6 +151,12 @@ def run(
     * ``stop_on_error=True`` stops the run at the first task that fails unobserved, and raises
       that exception; ``stall_warning=SECONDS`` logs where the loop is blocked when a callback
       runs longer than that (``None`` reads ``$AIOBOOT_STALL_WARNING``; 0 is off).
+    * ``eager_tasks=True`` (Python 3.12.5+; ``None`` reads ``$AIOBOOT_EAGER_TASKS``, ``1`` for on)
+      makes the loop's task factory :func:`asyncio.eager_task_factory`, on whichever loop runs: a
+      task runs synchronously from its creation to its first suspension, and one that finishes
+      without suspending never goes through the loop.  A task factory the program sets (on the
+      running loop, or in its loop factory) still builds the tasks, called with
+      ``eager_start=True`` if it takes that argument or ``**kwargs``; see the docs' "Eager tasks".
 
     Outcome: main's result, or the exception it raised.  When a stop signal ended the run:
     ``KeyboardInterrupt`` for SIGINT, ``SystemExit(128 + N)`` for another signal N (the
@@ -153,7 +166,8 @@ def run(
 
     Raises ``RuntimeError`` when called from a running event loop (``main`` is closed unrun),
     ``TypeError``/``ValueError`` for a ``main`` that is not a coroutine or an async callable
-    (asyncio's own wording) and for a bad option (the message names it).
+    (asyncio's own wording) and for a bad option (the message names it; eager tasks before
+    Python 3.12.5 are a ``ValueError`` naming the version).
     """
     try:
         _refuse_running_loop("aioboot.run()")  # first, as asyncio.run checks it before main
@@ -170,6 +184,7 @@ def run(
             handle_signals=handle_signals,
             loop_factory=loop_factory,
             stall_warning=stall_warning,
+            eager_tasks=eager_tasks,
         )
         runner.get_loop()  # now, so that a failure to make it closes the coroutine
     except BaseException:
@@ -266,9 +281,10 @@ class Runner:
         handle_signals: bool = True,
         loop_factory: LoopFactory | None = None,
         stall_warning: float | None = None,
+        eager_tasks: bool | None = None,
     ) -> None:
         self._options = Options.checked(
-            debug, shutdown_timeout, stop_on_error, handle_signals, stall_warning
+            debug, shutdown_timeout, stop_on_error, handle_signals, stall_warning, eager_tasks
         )
         if loop is not None and loop_factory is not None:
             raise TypeError("pass loop= or loop_factory=, not both")
@@ -281,7 +297,7 @@ class Runner:
         self._shutdown: Optional[Shutdown] = None
         self._held: Optional[HeldTasks] = None
         self._state: Optional[RunState] = None  # how the runs end
-        self._failure_watch: Optional[_task_failures.FailureWatch] = None
+        self._task_factory: Optional[TaskFactorySlot] = None
         self._notifier: Optional[Notifier] = None
         self._watcher: Optional[_Watcher] = None
         self._control = RunControl(self)
@@ -402,9 +418,7 @@ class Runner:
         self._shutdown = Shutdown(
             loop, timeout, executor, self._state.forced, self._held, self._notifier
         )
-        if self._options.stop_on_error:
-            self._failure_watch = _task_failures.FailureWatch(loop, self._on_task_failure)
-            self._failure_watch.install()
+        self._task_factory = self._own_task_factory(loop)
         self._watcher = _Watcher(loop, self._options, self._on_signal)
         self._context = contextvars.copy_context()
         self._loop = loop
@@ -412,13 +426,28 @@ class Runner:
             _runners[loop] = self
         self._lifecycle = _Lifecycle.INITIALIZED
 
+    def _own_task_factory(self, loop: asyncio.AbstractEventLoop) -> Optional[TaskFactorySlot]:
+        """The task factory eager_tasks and stop_on_error need, installed; None when neither is
+        on, and the program's tasks are made as the loop makes them, at no cost per task."""
+        options = self._options
+        if not (options.eager_tasks or options.stop_on_error):
+            return None
+        from ._task_factory import TaskFactorySlot
+
+        on_done = None
+        if options.stop_on_error:
+            on_done = _task_failures.FailureWatch(loop, self._on_task_failure).on_done
+        slot = TaskFactorySlot(loop, eager=options.eager_tasks, on_done=on_done)
+        slot.install()
+        return slot
+
     def _tear_down(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
             if self._shutdown is not None:
                 self._shutdown.let_go_of_leftovers()
             self._require_watcher().stop()
-            if self._failure_watch is not None:
-                self._failure_watch.uninstall()
+            if self._task_factory is not None:
+                self._task_factory.uninstall()
             if self._notifier is not None:
                 self._notifier.close()
         finally:

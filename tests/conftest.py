@@ -31,7 +31,16 @@ ASYNCIO_REFUSAL = (
 )
 
 
+# The loops the loop-parametrized tests run on, instead of asyncio and uvloop: e.g. "rloop".
+TEST_LOOPS_ENV = "AIOBOOT_TEST_LOOPS"
+# Every test using loop_name carries this mark: `pytest -m loops` runs just them (tox env eager).
+LOOPS_MARK = "loops"
+
+
 def available_loops() -> list[str]:
+    chosen = os.environ.get(TEST_LOOPS_ENV, "").split()
+    if chosen:
+        return chosen
     loops = ["asyncio"]
     try:
         import uvloop  # noqa: F401
@@ -47,8 +56,27 @@ LOOPS = available_loops()
 
 @pytest.fixture(params=LOOPS)
 def loop_name(request: pytest.FixtureRequest) -> str:
-    """Every test using this runs once per installed loop."""
+    """Every test using this runs once per installed loop (or per loop of $AIOBOOT_TEST_LOOPS)."""
     return str(request.param)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{LOOPS_MARK}: the test runs once per loop (it uses the loop_name fixture)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "loop_name" in getattr(item, "fixturenames", ()):
+            item.add_marker(LOOPS_MARK)
+
+
+def pytest_report_header() -> list[str]:
+    # $AIOBOOT_EAGER_TASKS reaches every aioboot.run() of the session, in-process and in the
+    # child processes (child_env keeps it): tox env eager runs the loop tests so.
+    eager = os.environ.get("AIOBOOT_EAGER_TASKS", "") == "1"
+    return [f"loops: {', '.join(LOOPS)}; eager tasks: {'on' if eager else 'off'}"]
 
 
 @pytest.fixture(params=["loop", "fallback"])
