@@ -35,6 +35,9 @@ RUNNER_LABELS = {
     "aioboot": "aioboot.run",
     "aioboot-stop-on-error": "aioboot.run(stop_on_error=True)",
     "aioboot-watched": "aioboot.run + stall warning + watchdog",
+    "aioboot-eager": "aioboot.run(eager_tasks=True)",
+    "aioboot-rloop": 'aioboot.run(loop="rloop")',
+    "aioboot-rloop-eager": 'aioboot.run(loop="rloop", eager_tasks=True)',
 }
 
 # Runner name -> the modules it needs besides aioboot itself.
@@ -42,6 +45,8 @@ _RUNNER_NEEDS = {
     "uvloop": ("uvloop",),
     "aiorun": ("aiorun", "uvloop"),
     "aiorun-asyncio": ("aiorun",),
+    "aioboot-rloop": ("rloop",),
+    "aioboot-rloop-eager": ("rloop",),
 }
 
 
@@ -95,19 +100,25 @@ class Config:
 def child_interpreter(site: bool) -> Tuple[Tuple[str, ...], Dict[str, str]]:
     """The command and environment of every child.
 
-    By default ``python -S`` with aioboot, uvloop and aiorun put on ``PYTHONPATH``: ``.pth`` files
-    (an editable install's finder, a sandbox's certificate hook) cost every interpreter several ms
-    and pre-import modules that would hide what aioboot itself imports.  ``site=True`` runs the
-    interpreter as installed instead.  Bytecode writing is always allowed, so the warm-up round
-    leaves ``.pyc`` files behind as an installed package has them.
+    By default ``python -S`` with aioboot, uvloop, aiorun and rloop on ``PYTHONPATH``: ``.pth``
+    files (an editable install's finder, a sandbox's certificate hook) cost every interpreter
+    several ms and pre-import modules that would hide what aioboot itself imports.
+    ``site=True`` runs the interpreter as installed instead.  Bytecode writing is always allowed,
+    so the warm-up round leaves ``.pyc`` files behind as an installed package has them.
     """
     env = dict(os.environ)
-    for var in ("PYTHONDONTWRITEBYTECODE", "PYTHONASYNCIODEBUG", "PYTHONDEVMODE", "AIOBOOT_LOOP"):
+    for var in (
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONASYNCIODEBUG",
+        "PYTHONDEVMODE",
+        "AIOBOOT_LOOP",
+        "AIOBOOT_EAGER_TASKS",
+    ):
         env.pop(var, None)
     if site:
         return (sys.executable,), env
     paths: List[str] = []
-    for module in ("aioboot", "uvloop", "aiorun"):
+    for module in ("aioboot", "uvloop", "aiorun", "rloop"):
         spec = importlib.util.find_spec(module)
         if spec is not None and spec.origin is not None:
             root = str(Path(spec.origin).resolve().parent.parent)

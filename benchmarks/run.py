@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 import bench_diagnose
+import bench_eager
 import bench_echo
 import bench_memory
 import bench_shutdown
@@ -57,6 +58,7 @@ MEASUREMENTS: Dict[str, Callable[[Config], List[Section]]] = {
     bench_echo.KEY: bench_echo.measure,
     bench_memory.KEY: bench_memory.measure,
     bench_diagnose.KEY: bench_diagnose.measure,
+    bench_eager.KEY: bench_eager.measure,
 }
 
 
@@ -121,8 +123,8 @@ def log(message: str) -> None:
 def _prime(cfg: Config) -> None:
     """Import everything once, so .pyc files exist before anything is timed."""
     modules = ["aioboot", "aioboot.__main__", "_runners", "startup", "tasks", "pending", "idle"]
-    modules += ["echo_server", "echo_client"]
-    modules += [m for m in ("uvloop", "aiorun") if installed(m)]
+    modules += ["echo_server", "echo_client", "fanout", "aioboot._task_factory"]
+    modules += [m for m in ("uvloop", "aiorun", "rloop") if installed(m)]
     time_child(cfg, ["-c", "import " + ", ".join(modules)], timeout=60)
 
 
