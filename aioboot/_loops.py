@@ -103,6 +103,10 @@ def _fast_loop(module_name: str) -> ChosenLoop:
             name=module_name,
         ) from None
     factory: LoopFactory = module.new_event_loop
+    if module_name == "rloop":
+        from ._rloop import new_event_loop as repaired  # where it breaks asyncio's contracts
+
+        factory = repaired
     return ChosenLoop(module_name, factory)
 
 

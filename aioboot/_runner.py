@@ -405,7 +405,7 @@ class Runner:
         if self._sets_event_loop:
             asyncio.set_event_loop(loop)  # as asyncio.run: get_event_loop() works in the run
         if self._options.debug is not None:
-            loop.set_debug(self._options.debug)
+            _set_debug(loop, self._options.debug)
         loop.set_exception_handler(_report.handle_exception)
         executor = DaemonThreadPool()
         loop.set_default_executor(executor)
@@ -566,6 +566,14 @@ class RunControl:
 
     def forget(self, pending: Cancellable) -> None:
         self._runner._require_shutdown().forget(pending)
+
+
+def _set_debug(loop: asyncio.AbstractEventLoop, debug: bool) -> None:
+    loop.set_debug(debug)
+    if loop.get_debug() is not debug:  # rloop has no debug mode: say so rather than pretend
+        logger.warning(
+            "debug=%s is not applied: %s ignores set_debug()", debug, type(loop).__qualname__
+        )
 
 
 def _service_manager() -> Optional[Notifier]:
