@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import types
+from subprocess import PIPE
 
 import pytest
 
@@ -170,3 +171,17 @@ def test_on_rloop_a_library_can_give_a_signal_handler_back() -> None:
         return loop.remove_signal_handler(signal.SIGUSR2)
 
     assert aioboot.run(main(), loop="rloop") is True
+
+
+def test_subprocesses_executors_and_name_resolution_work_on_the_loop(loop_name: str) -> None:
+    # What docs/explanation/loop.md says works on each loop, rloop included.
+    async def main() -> tuple[bytes, int, int, bool]:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "print('child'); raise SystemExit(3)", stdout=PIPE
+        )
+        out, _ = await asyncio.wait_for(child.communicate(), 20)
+        in_thread = await asyncio.to_thread(lambda: 6 * 7)
+        resolved = await asyncio.get_running_loop().getaddrinfo("127.0.0.1", 80)
+        return out.strip(), child.returncode or 0, in_thread, bool(resolved)
+
+    assert aioboot.run(main(), loop=loop_name) == (b"child", 3, 42, True)
