@@ -22,27 +22,24 @@ time is the steadier of the two.  Variants whose Python (eager tasks: 3.12.5+) o
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 from typing import Dict, List, Optional
 
 from harness import (
-    PROGRAMS,
     RUNNER_LABELS,
-    ChildFailed,
     Config,
     Section,
     Target,
     Trial,
     available_runners,
+    callgrind_instructions,
     child_interpreter,
     column,
     interleaved,
     n_label,
+    print_sections,
     time_child,
 )
 
@@ -150,26 +147,7 @@ def _neutral_target(section: Section, case: str) -> Target:
 
 def _instructions(cfg: Config, runner: str, n: int) -> int:
     """Instructions of a whole pipeline run under callgrind."""
-    with tempfile.TemporaryDirectory() as directory:
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={directory}/out",
-            *cfg.command("fanout.py", runner, "pipeline", str(n)),
-        ]
-        done = subprocess.run(
-            command,
-            cwd=PROGRAMS,
-            env={**cfg.env, "PYTHONHASHSEED": "0", "PYTHONMALLOC": "malloc"},
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=True,
-        )
-    match = re.search(r"Collected : (\d+)", done.stderr)
-    if match is None:
-        raise ChildFailed(f"valgrind printed no instruction count:\n{done.stderr[-2000:]}")
-    return int(match.group(1))
+    return callgrind_instructions(cfg, ["fanout.py", runner, "pipeline", str(n)])[0]
 
 
 def _measure_instructions(cfg: Config, measured: List[str]) -> Section:
@@ -211,17 +189,7 @@ def _instructions_target(per_item: Dict[str, float]) -> Target:
 def main() -> int:
     quick = "--quick" in sys.argv[1:]
     python, env = child_interpreter(site=False)
-    cfg = Config(quick, None, python, env)
-    for section in measure(cfg):
-        print(f"\n{section.title}")
-        for series in section.series:
-            ratios = section.ratios(series)
-            ratio = f"  ratio {statistics.median(ratios):.3f}" if ratios else ""
-            values = ", ".join(f"{v:.3f}" for v in series.values)
-            print(f"  {series.case:<38} {series.variant:<44} [{values}]{ratio}")
-        for target in section.targets:
-            mark = {True: "MET", False: "MISSED", None: "not judged"}[target.met]
-            print(f"  {mark}: {target.text} ({target.detail})")
+    print_sections(measure(Config(quick, None, python, env)), digits=3)
     return 0
 
 

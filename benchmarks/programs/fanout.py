@@ -14,12 +14,11 @@ runs WORKLOAD inside main REPEATS times (default 1) and prints ``{"seconds": <th
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-import time
 from typing import Any, Optional
 
 from _runners import run
+from tasks import time_work
 
 ROUNDS = 3
 MISS_EVERY = 100
@@ -75,15 +74,7 @@ WORKLOADS: dict[str, Any] = {"fanout": fanout, "pipeline": pipeline}
 
 
 async def main(workload: str, n: int, repeats: int) -> None:
-    work = WORKLOADS[workload]
-    times, cpu_times = [], []
-    for _ in range(repeats):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        await work(n)
-        times.append(time.perf_counter() - started)
-        cpu_times.append(time.process_time() - cpu_started)
-    result = {"seconds": min(times), "all": times, "cpu_seconds": min(cpu_times)}
-    print(json.dumps(result), flush=True)
+    await time_work(WORKLOADS[workload], n, repeats)
 
 
 if __name__ == "__main__":
