@@ -26,7 +26,7 @@ class TaskFactorySlot:
     to pass on to the task class, as 3.14's ``create_task(eager_start=...)`` expects of a factory);
     one that does not is called as it is, and its tasks start however it makes them
     (``asyncio.create_eager_task_factory(MyTask)`` makes eager ones).  Without a program factory,
-    ``asyncio.eager_task_factory`` builds them, or ``asyncio.Task``.  ``on_done``, when given, is
+    :func:`_eager_task` builds them, or the loop an ``asyncio.Task``.  ``on_done``, when given, is
     added to every task as a done callback.
     """
 
@@ -75,7 +75,7 @@ class TaskFactorySlot:
         if not self._eager:
             return self._program
         if self._program is None:
-            return eager_task
+            return _eager_task
         return _EagerThrough(self._program)
 
     def _create_watched(
@@ -90,7 +90,7 @@ class TaskFactorySlot:
         return task
 
 
-def eager_task(
+def _eager_task(
     loop: asyncio.AbstractEventLoop,
     coro: Any,
     /,
@@ -98,10 +98,10 @@ def eager_task(
     eager_start: Optional[bool] = None,
     **kwargs: Any,
 ) -> asyncio.Future[Any]:
-    """``asyncio.eager_task_factory``, for every loop: uvloop on 3.13+ passes ``eager_start=None``
-    to a task factory, which asyncio's own refuses on 3.12-3.13 and reads as "lazy" on 3.14.
-    None is "the loop's default", here eager; an explicit False (3.14's
-    ``create_task(eager_start=False)``) is kept."""
+    """``asyncio.eager_task_factory``, for every loop: uvloop 0.23 on Python 3.13 passes
+    ``eager_start=None`` to a task factory, which asyncio's own refuses there.  None is "the
+    loop's default", here eager; an explicit False (3.14's ``create_task(eager_start=False)``) is
+    kept."""
     eager = True if eager_start is None else eager_start
     return asyncio.Task(coro, loop=loop, eager_start=eager, **kwargs)  # type: ignore[call-arg,unused-ignore]
 
@@ -110,7 +110,7 @@ class _EagerThrough:
     """The program's factory, asked for eager tasks when its signature can take it."""
 
     def __init__(self, factory: Factory) -> None:
-        self.factory = factory
+        self._factory = factory
         self._takes_eager_start = _takes_eager_start(factory)
 
     def __call__(
@@ -124,7 +124,7 @@ class _EagerThrough:
     ) -> asyncio.Future[Any]:
         if self._takes_eager_start:
             kwargs["eager_start"] = True if eager_start is None else eager_start
-        return self.factory(loop, coro, **kwargs)
+        return self._factory(loop, coro, **kwargs)
 
 
 def _takes_eager_start(factory: Factory) -> bool:
