@@ -3,8 +3,8 @@
 Enabled by ``--aioboot`` or the ini option ``aioboot = true``; then a test fails when a task it
 started failed with nobody retrieving its exception, tasks it leaves pending are reported, and
 (with pytest-asyncio >= 1.4) async tests run on aioboot's loop choice, with eager tasks under
-``--aioboot-eager-tasks``.  Disabled, this module only
-declares its options: it registers no per-test hook and imports neither uvloop nor pytest-asyncio.
+``--aioboot-eager-tasks``.  Disabled, this module only declares its options: it registers no
+per-test hook and imports neither uvloop nor pytest-asyncio.
 """
 
 from __future__ import annotations
