@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from typing import Optional
 
 # Under Docker's 10 s stop grace period, so the report of what is stuck gets out before a SIGKILL.
@@ -13,6 +14,10 @@ DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 STALL_WARNING_ENV = "AIOBOOT_STALL_WARNING"
 HEARTBEAT_FILE_ENV = "AIOBOOT_HEARTBEAT_FILE"
 DRAIN_DELAY_ENV = "AIOBOOT_DRAIN_DELAY"
+EAGER_TASKS_ENV = "AIOBOOT_EAGER_TASKS"
+# asyncio.eager_task_factory is 3.12's; until 3.12.5, Task.get_coro() on a task that finished
+# eagerly crashed the interpreter (CPython gh-122332), and a report of a lost exception calls it.
+_EAGER_TASKS_SINCE = (3, 12, 5)
 
 
 def checked_seconds(
@@ -81,6 +86,35 @@ def checked_heartbeat_file(value: object, caller: str = "run()") -> Optional[str
     # Absolute now: a program that changes its working directory must not start refreshing
     # another file than the one the probe reads.
     return os.path.abspath(value)
+
+
+def checked_eager_tasks(value: object, caller: str = "run()") -> bool:
+    """``eager_tasks=``: None reads ``$AIOBOOT_EAGER_TASKS`` (``1`` on; unset, empty or ``0``
+    off).  TypeError/ValueError naming what is wrong, and ValueError naming the version for eager
+    tasks asked for before Python 3.12.5 (see ``eager_tasks_refusal``)."""
+    asked = "eager_tasks=True"
+    if value is None:
+        text = os.environ.get(EAGER_TASKS_ENV, "").strip()
+        if text not in ("", "0", "1"):
+            raise ValueError(f"aioboot.{caller}: ${EAGER_TASKS_ENV} must be 0 or 1, not {text!r}")
+        value, asked = text == "1", f"${EAGER_TASKS_ENV}=1"
+    eager = checked_flag(value, "eager_tasks")
+    refusal = eager_tasks_refusal(asked) if eager else None
+    if refusal is not None:
+        raise ValueError(f"aioboot.{caller}: {refusal}")
+    return eager
+
+
+def eager_tasks_refusal(asked: str) -> Optional[str]:
+    """Why eager tasks, asked for as ``asked``, cannot be had on this Python; None if they can."""
+    if sys.version_info >= _EAGER_TASKS_SINCE:
+        return None
+    version = ".".join(map(str, sys.version_info[:3]))
+    return (
+        f"{asked} needs Python 3.12.5 or later (asyncio.eager_task_factory; before 3.12.5, "
+        f"reporting a task that finished eagerly crashes the interpreter, CPython gh-122332); "
+        f"this is Python {version}"
+    )
 
 
 def checked_flag(value: object, name: str) -> bool:

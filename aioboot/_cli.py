@@ -16,7 +16,12 @@ from collections.abc import Sequence
 from typing import NoReturn, Optional
 
 from . import run
-from ._arguments import checked_drain_delay, checked_heartbeat_file, checked_stall_warning
+from ._arguments import (
+    checked_drain_delay,
+    checked_eager_tasks,
+    checked_heartbeat_file,
+    checked_stall_warning,
+)
 from ._callables import as_coroutine
 from ._cli_exit import UsageError, exit_status, register_ending_by_signal, say
 from ._cli_options import LaunchOptions, child_launcher_args, parse_options, split_argv
@@ -43,7 +48,7 @@ def _launch(options: LaunchOptions, program_args: list[str]) -> object:
     target = parse_target(options.target)
     make_cwd_importable()
     _check_loop(options.loop)
-    _check_seconds_from_environment(options)
+    _check_run_options(options)
     _check_heartbeat_file(options.heartbeat_file)
     func = import_target(target, program_args)
     # Only now: a program that configures logging when imported keeps its own configuration
@@ -58,6 +63,7 @@ def _launch(options: LaunchOptions, program_args: list[str]) -> object:
         stall_warning=options.stall_warning,
         heartbeat_file=options.heartbeat_file,
         drain_delay=options.drain_delay,
+        eager_tasks=options.eager_tasks,
     )
 
 
@@ -83,12 +89,13 @@ def _check_loop(spec: Optional[str]) -> None:
         raise UsageError(f"{source}: {exc}") from None
 
 
-def _check_seconds_from_environment(options: LaunchOptions) -> None:
-    """$AIOBOOT_STALL_WARNING and $AIOBOOT_DRAIN_DELAY are checked before the program is imported,
-    as $AIOBOOT_LOOP is."""
+def _check_run_options(options: LaunchOptions) -> None:
+    """$AIOBOOT_STALL_WARNING, $AIOBOOT_DRAIN_DELAY and $AIOBOOT_EAGER_TASKS (and eager tasks on a
+    Python without them) are checked before the program is imported, as $AIOBOOT_LOOP is."""
     try:
         checked_stall_warning(options.stall_warning)
         checked_drain_delay(options.drain_delay)
+        checked_eager_tasks(options.eager_tasks)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

@@ -157,6 +157,13 @@ _OPTIONS = (
         "SECONDS later, while a health check reports it not ready (default: "
         "$AIOBOOT_DRAIN_DELAY, else none; 0 is none)",
     ),
+    _Option(
+        "--eager-tasks",
+        action="store_true",
+        default=None,  # not False: without --eager-tasks, $AIOBOOT_EAGER_TASKS still applies
+        help="start each task eagerly: it runs from its creation to its first suspension "
+        "(Python 3.12.5+; default: $AIOBOOT_EAGER_TASKS, 1 for on)",
+    ),
     _Option("--version", action="version", version=f"aioboot {__version__}"),
 )
 
@@ -178,6 +185,7 @@ class LaunchOptions(NamedTuple):
     stall_warning: Optional[float]
     heartbeat_file: Optional[str]
     drain_delay: Optional[float]
+    eager_tasks: Optional[bool]
 
 
 def split_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:

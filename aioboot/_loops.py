@@ -22,7 +22,7 @@ LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 LoopSpec = Union[str, LoopFactory]
 
 ENV_VAR = "AIOBOOT_LOOP"
-NAMES = ("auto", "asyncio", "uvloop", "winloop")
+NAMES = ("auto", "asyncio", "uvloop", "winloop", "rloop")
 
 _logger = logging.getLogger("aioboot")
 
@@ -56,7 +56,7 @@ def choose_loop(spec: LoopSpec | None = None) -> ChosenLoop:
         return _auto()
     if name == "asyncio":
         return ChosenLoop("asyncio", _new_asyncio_loop)
-    if name in ("uvloop", "winloop"):
+    if name in ("uvloop", "winloop", "rloop"):
         return _fast_loop(name)
     if ":" in name:
         return _import_factory(name)
@@ -84,7 +84,8 @@ def _auto() -> ChosenLoop:
 
 
 def _platform_fast_loop() -> str | None:
-    """The fast loop this platform would use, or None where only asyncio's loop fits."""
+    """The fast loop this platform would use, or None where only asyncio's loop fits.  rloop is
+    never chosen here: only by name (docs/explanation/loop.md says why)."""
     if sys.implementation.name != "cpython":
         return None
     return "winloop" if sys.platform == "win32" else "uvloop"
@@ -102,6 +103,10 @@ def _fast_loop(module_name: str) -> ChosenLoop:
             name=module_name,
         ) from None
     factory: LoopFactory = module.new_event_loop
+    if module_name == "rloop":
+        from ._rloop import new_event_loop as repaired  # where it breaks asyncio's contracts
+
+        factory = repaired
     return ChosenLoop(module_name, factory)
 
 

@@ -1,6 +1,7 @@
 """What the pytest plugin does once enabled: find the tasks each test started, fail the test when
 one of them failed with nobody retrieving its exception, report those it left pending, and answer
-pytest-asyncio's ``pytest_asyncio_loop_factories`` with aioboot's loop choice.
+pytest-asyncio's ``pytest_asyncio_loop_factories`` with aioboot's loop choice (with eager tasks,
+if asked for).
 
 Which tasks a test started is known without a task factory or any per-task cost, so it works for
 every loop, including the ones a sync test creates with ``asyncio.run()``: ``gc.freeze()`` when
@@ -25,10 +26,17 @@ from typing import Any, Optional
 
 import pytest
 
+from ._arguments import EAGER_TASKS_ENV, eager_tasks_refusal
 from ._loops import ENV_VAR, LoopFactory, choose_loop
 from ._report import UNRETRIEVED, task_label, where_suspended
 from ._task_failures import is_unretrieved_failure, tasks_among
-from .pytest_plugin import LEFTOVER_CHOICES, MARKER, MARKER_CHOICES, LeftoverTaskWarning
+from .pytest_plugin import (
+    LEFTOVER_CHOICES,
+    MARKER,
+    MARKER_CHOICES,
+    LeftoverTaskWarning,
+    eager_tasks_asked,
+)
 
 LOOP_FACTORIES_HOOK = "pytest_asyncio_loop_factories"
 # The loggers a lost exception is reported on: asyncio's default exception handler (uvloop's
@@ -43,22 +51,68 @@ def enable(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"aioboot_leftover_tasks must be one of {', '.join(LEFTOVER_CHOICES)}, not {leftover!r}"
         )
+    eager = eager_tasks_asked(config)
+    if eager:
+        _start_tasks_eagerly(config)
     loops: Optional[dict[str, LoopFactory]] = None
     if hasattr(config.hook, LOOP_FACTORIES_HOOK):
         loops = _chosen_loops(config)
-        if list(loops) != ["asyncio"]:
+        if eager:
+            loops = {name: _eager_loops(factory) for name, factory in loops.items()}
+        if eager or list(loops) != ["asyncio"]:
             # pytest-asyncio's own loop is asyncio's already: answering the hook would only add
             # the cost of its parametrization to every async test.
             config.pluginmanager.register(_LoopFactories(loops), "aioboot-loops")
-    elif config.getini("aioboot_loop"):
-        config.issue_config_time_warning(
-            pytest.PytestConfigWarning(
-                f"aioboot_loop is ignored: choosing the loop of async tests needs "
-                f"pytest-asyncio >= 1.4 ({_pytest_asyncio_version()} installed)"
-            ),
-            stacklevel=2,
+    else:
+        _warn_without_loop_factories(config, eager)
+    config.pluginmanager.register(_Checks(leftover, loops, eager), "aioboot-checks")
+
+
+def _start_tasks_eagerly(config: pytest.Config) -> None:
+    """Eager tasks for every aioboot.run() of the session, in this process and in the child
+    processes it starts, through $AIOBOOT_EAGER_TASKS (put back as it was at the end)."""
+    refusal = eager_tasks_refusal("aioboot_eager_tasks")
+    if refusal is not None:
+        raise pytest.UsageError(refusal)
+    previous = os.environ.get(EAGER_TASKS_ENV)
+    os.environ[EAGER_TASKS_ENV] = "1"
+
+    def put_back() -> None:
+        if previous is None:
+            os.environ.pop(EAGER_TASKS_ENV, None)
+        else:
+            os.environ[EAGER_TASKS_ENV] = previous
+
+    config.add_cleanup(put_back)
+
+
+def _eager_loops(factory: LoopFactory) -> LoopFactory:
+    """``factory``'s loops, with the task factory ``aioboot.run(eager_tasks=True)`` gives."""
+    from ._task_factory import TaskFactorySlot
+
+    def new_eager_loop() -> asyncio.AbstractEventLoop:
+        loop = factory()
+        TaskFactorySlot(loop, eager=True).install()
+        return loop
+
+    return new_eager_loop
+
+
+def _warn_without_loop_factories(config: pytest.Config, eager: bool) -> None:
+    """What pytest-asyncio < 1.4 cannot do: the loop of async tests is its own."""
+    installed = f"pytest-asyncio >= 1.4 ({_pytest_asyncio_version()} installed)"
+    warnings = []
+    if config.getini("aioboot_loop"):
+        warnings.append(
+            f"aioboot_loop is ignored: choosing the loop of async tests needs {installed}"
         )
-    config.pluginmanager.register(_Checks(leftover, loops), "aioboot-checks")
+    if eager:
+        warnings.append(
+            f"aioboot_eager_tasks applies to aioboot.run() only: eager tasks in async tests need "
+            f"{installed}"
+        )
+    for text in warnings:
+        config.issue_config_time_warning(pytest.PytestConfigWarning(text), stacklevel=2)
 
 
 def _chosen_loops(config: pytest.Config) -> dict[str, LoopFactory]:
@@ -171,10 +225,11 @@ def _freeze_hides_objects() -> bool:
 
 
 class _Checks:
-    def __init__(self, leftover: str, loops: Optional[dict[str, LoopFactory]]) -> None:
+    def __init__(self, leftover: str, loops: Optional[dict[str, LoopFactory]], eager: bool) -> None:
         self._default = _Policy(leftover_tasks=leftover)
         self._policy = self._default  # the running test's
         self._loops = loops
+        self._eager = eager
         # Without it a scan would see every task of the session: only collected ones are found.
         self._scans = _freeze_hides_objects()
         self._window: Optional[_Window] = None
@@ -207,6 +262,9 @@ class _Checks:
                 "aioboot: loop choice for async tests needs pytest-asyncio >= 1.4 "
                 f"({_pytest_asyncio_version()}); they run on pytest-asyncio's own loop"
             )
+        if self._eager:
+            where = "async tests and aioboot.run()" if self._loops is not None else "aioboot.run()"
+            lines.append(f"aioboot: eager tasks in {where} (aioboot_eager_tasks)")
         return lines
 
     # -- the window: which tasks the test started --------------------------------------------

@@ -30,7 +30,19 @@ def qualified_name(obj: object) -> str:
 
 def task_label(task: asyncio.Task[Any]) -> str:
     """``task 'name' running coroutine qualname()``: enough to find it in the code."""
-    return f"task {task.get_name()!r} running {_coroutine_name(task.get_coro())}"
+    coro: object = task.get_coro()  # None for a task that finished eagerly (3.12+)
+    what = _coroutine_name(coro) if coro is not None else _eagerly_finished_coroutine(task)
+    return f"task {task.get_name()!r} running {what}"
+
+
+def _eagerly_finished_coroutine(task: asyncio.Task[Any]) -> str:
+    """A task that finished eagerly has let go of its coroutine; a failure's traceback starts
+    in the coroutine's frame.  Reading the exception retrieves it: only for a report of it."""
+    exc = None if task.cancelled() else task.exception()
+    tb = exc.__traceback__ if exc is not None else None
+    if tb is None:
+        return "a coroutine that finished eagerly"
+    return f"{tb.tb_frame.f_code.co_qualname}()"  # type: ignore[attr-defined,unused-ignore]
 
 
 def _coroutine_name(coro: object) -> str:

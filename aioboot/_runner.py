@@ -35,6 +35,7 @@ from . import _report, _task_failures
 from ._arguments import (
     DEFAULT_SHUTDOWN_TIMEOUT,
     checked_drain_delay,
+    checked_eager_tasks,
     checked_flag,
     checked_heartbeat_file,
     checked_optional_flag,
@@ -54,11 +55,12 @@ from ._shutdown import Cancellable, HeldTasks, Shutdown
 from ._signals import SignalCapture, hangup_signals, stop_signals, task_dump_signals
 from ._stop import RunState
 
-if TYPE_CHECKING:  # diagnosis, the notify protocol, the heartbeat, reloads: imported when used
+if TYPE_CHECKING:  # imported when used: diagnosis, notify, heartbeat, reloads, task factory
     from ._diagnose import StallWatch
     from ._heartbeat import Heartbeat
     from ._notify import Notifier
     from ._reload_callbacks import ReloadCallbacks
+    from ._task_factory import TaskFactorySlot
 
 T = TypeVar("T")
 
@@ -93,6 +95,7 @@ class Options(NamedTuple):
     stall_warning: Optional[float]
     heartbeat_file: Optional[str]
     drain_delay: Optional[float]
+    eager_tasks: bool
 
     @classmethod
     def checked(
@@ -104,6 +107,7 @@ class Options(NamedTuple):
         stall_warning: object,
         heartbeat_file: object,
         drain_delay: object,
+        eager_tasks: object,
     ) -> Options:
         return cls(
             checked_optional_flag(debug, "debug"),
@@ -113,6 +117,7 @@ class Options(NamedTuple):
             checked_stall_warning(stall_warning),
             checked_heartbeat_file(heartbeat_file),
             checked_drain_delay(drain_delay),
+            checked_eager_tasks(eager_tasks),
         )
 
 
@@ -128,6 +133,7 @@ def run(
     stall_warning: float | None = None,
     heartbeat_file: str | os.PathLike[str] | None = None,
     drain_delay: float | None = None,
+    eager_tasks: bool | None = None,
 ) -> T:
     """Run ``main`` on a new event loop until it completes, then shut down and close the loop;
     return main's result.  A drop-in for :func:`asyncio.run`.
@@ -142,7 +148,8 @@ def run(
 
     * **The loop**: ``loop`` is ``"auto"`` (uvloop on POSIX CPython, winloop on Windows, asyncio
       otherwise; ``None`` reads ``$AIOBOOT_LOOP``, else auto), ``"asyncio"``, ``"uvloop"``,
-      ``"winloop"``, an import path ``"module:factory"`` or a callable returning a new loop;
+      ``"winloop"``, ``"rloop"`` (never chosen by auto: see the docs' "The loop"), an import
+      path ``"module:factory"`` or a callable returning a new loop;
       ``loop_factory`` is :func:`asyncio.run`'s own argument (not both).
     * **Stop signals** (``handle_signals=True``, in the main thread): SIGINT, SIGTERM (and SIGBREAK
       on Windows) at their default disposition ask the run to stop.  Main is cancelled, or, if it
@@ -167,6 +174,12 @@ def run(
       stale while the loop is blocked; created when the loop is, removed when it is closed
       (a forced exit included).  ``None`` reads ``$AIOBOOT_HEARTBEAT_FILE`` (unset or empty:
       none).  A path that cannot be written raises an ``OSError`` naming it before main starts.
+    * ``eager_tasks=True`` (Python 3.12.5+; ``None`` reads ``$AIOBOOT_EAGER_TASKS``, ``1`` for on)
+      makes the loop's task factory :func:`asyncio.eager_task_factory`, on whichever loop runs: a
+      task runs synchronously from its creation to its first suspension, and one that finishes
+      without suspending never goes through the loop.  A task factory the program sets (on the
+      running loop, or in its loop factory) still builds the tasks, called with
+      ``eager_start=True`` if it takes that argument or ``**kwargs``; see the docs' "Eager tasks".
 
     Outcome: main's result, or the exception it raised.  When a stop signal ended the run:
     ``KeyboardInterrupt`` for SIGINT, ``SystemExit(128 + N)`` for another signal N (the
@@ -176,7 +189,8 @@ def run(
 
     Raises ``RuntimeError`` when called from a running event loop (``main`` is closed unrun),
     ``TypeError``/``ValueError`` for a ``main`` that is not a coroutine or an async callable
-    (asyncio's own wording) and for a bad option (the message names it).
+    (asyncio's own wording) and for a bad option (the message names it; eager tasks before
+    Python 3.12.5 are a ``ValueError`` naming the version).
     """
     try:
         _refuse_running_loop("aioboot.run()")  # first, as asyncio.run checks it before main
@@ -195,6 +209,7 @@ def run(
             stall_warning=stall_warning,
             heartbeat_file=heartbeat_file,
             drain_delay=drain_delay,
+            eager_tasks=eager_tasks,
         )
         runner.get_loop()  # now, so that a failure to make it closes the coroutine
     except BaseException:
@@ -309,6 +324,7 @@ class Runner:
         stall_warning: float | None = None,
         heartbeat_file: str | os.PathLike[str] | None = None,
         drain_delay: float | None = None,
+        eager_tasks: bool | None = None,
     ) -> None:
         self._options = Options.checked(
             debug,
@@ -318,6 +334,7 @@ class Runner:
             stall_warning,
             heartbeat_file,
             drain_delay,
+            eager_tasks,
         )
         if loop is not None and loop_factory is not None:
             raise TypeError("pass loop= or loop_factory=, not both")
@@ -330,7 +347,7 @@ class Runner:
         self._shutdown: Optional[Shutdown] = None
         self._held: Optional[HeldTasks] = None
         self._state: Optional[RunState] = None  # how the runs end
-        self._failure_watch: Optional[_task_failures.FailureWatch] = None
+        self._task_factory: Optional[TaskFactorySlot] = None
         self._notifier: Optional[Notifier] = None
         self._heartbeat: Optional[Heartbeat] = None
         self._watcher: Optional[_Watcher] = None
@@ -445,7 +462,7 @@ class Runner:
         if self._sets_event_loop:
             asyncio.set_event_loop(loop)  # as asyncio.run: get_event_loop() works in the run
         if self._options.debug is not None:
-            loop.set_debug(self._options.debug)
+            _set_debug(loop, self._options.debug)
         loop.set_exception_handler(_report.handle_exception)
         executor = DaemonThreadPool()
         loop.set_default_executor(executor)
@@ -456,9 +473,7 @@ class Runner:
         self._shutdown = Shutdown(
             loop, timeout, executor, self._state.forced, self._held, self._notifier
         )
-        if self._options.stop_on_error:
-            self._failure_watch = _task_failures.FailureWatch(loop, self._on_task_failure)
-            self._failure_watch.install()
+        self._task_factory = self._own_task_factory(loop)
         self._watcher = _Watcher(loop, self._options, self._on_signal, self._on_hangup)
         self._context = contextvars.copy_context()
         self._loop = loop
@@ -466,13 +481,28 @@ class Runner:
             _runners[loop] = self
         self._lifecycle = _Lifecycle.INITIALIZED
 
+    def _own_task_factory(self, loop: asyncio.AbstractEventLoop) -> Optional[TaskFactorySlot]:
+        """The task factory eager_tasks and stop_on_error need, installed; None when neither is
+        on, and the program's tasks are made as the loop makes them, at no cost per task."""
+        options = self._options
+        if not (options.eager_tasks or options.stop_on_error):
+            return None
+        from ._task_factory import TaskFactorySlot
+
+        on_done = None
+        if options.stop_on_error:
+            on_done = _task_failures.FailureWatch(loop, self._on_task_failure).on_done
+        slot = TaskFactorySlot(loop, eager=options.eager_tasks, on_done=on_done)
+        slot.install()
+        return slot
+
     def _tear_down(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
             if self._shutdown is not None:
                 self._shutdown.let_go_of_leftovers()
             self._require_watcher().stop()
-            if self._failure_watch is not None:
-                self._failure_watch.uninstall()
+            if self._task_factory is not None:
+                self._task_factory.uninstall()
             if self._notifier is not None:
                 self._notifier.close()
         finally:
@@ -642,6 +672,14 @@ class RunControl:
 
     def forget(self, pending: Cancellable) -> None:
         self._runner._require_shutdown().forget(pending)
+
+
+def _set_debug(loop: asyncio.AbstractEventLoop, debug: bool) -> None:
+    loop.set_debug(debug)
+    if loop.get_debug() is not debug:  # rloop has no debug mode: say so rather than pretend
+        logger.warning(
+            "debug=%s is not applied: %s ignores set_debug()", debug, type(loop).__qualname__
+        )
 
 
 def _service_manager() -> Optional[Notifier]:

@@ -4,7 +4,7 @@ The default costs nothing per task: no task factory and no callback on the succe
 failed task that is garbage-collected during the run is reported by asyncio itself, through the
 loop's exception handler; the rest (held in a global, a list, a reference cycle) are found on the
 heap once, when the run ends.  Only ``stop_on_error=True``, which must notice a failure the moment
-it happens, installs a task factory.
+it happens, adds a callback to every task (through the task factory, ``_task_factory``).
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
-from typing import Any, Callable, Iterator, Optional
-
-TaskFactory = Callable[..., "asyncio.Future[Any]"]
+from typing import Any, Callable, Iterator
 
 
 def is_unretrieved_failure(task: asyncio.Task[Any]) -> bool:
@@ -59,10 +57,8 @@ def _task_types() -> set[type]:
 class FailureWatch:
     """With ``stop_on_error``: calls ``on_failure(task)`` for a task that failed and whose
     exception is still unretrieved once the callbacks its completion scheduled have run (so an
-    awaiting task or a ``gather`` gets to look first).
-
-    It wraps the loop's task factory, and keeps wrapping when the program installs its own later:
-    ``loop.set_task_factory(f)`` sets the inner factory, ``get_task_factory()`` returns it.
+    awaiting task or a ``gather`` gets to look first).  :meth:`on_done` is the done callback the
+    run's task factory (``_task_factory.TaskFactorySlot``) adds to every task.
     """
 
     def __init__(
@@ -70,39 +66,8 @@ class FailureWatch:
     ) -> None:
         self._loop = loop
         self._on_failure = on_failure
-        self._inner: Optional[TaskFactory] = loop.get_task_factory()
 
-    def install(self) -> None:
-        self._loop.set_task_factory(self._create_task)
-        # Instance attributes shadow the loop's methods, so a factory installed inside main is
-        # chained instead of silently replacing the watch.
-        self._loop.set_task_factory = self._set_inner  # type: ignore[method-assign]
-        self._loop.get_task_factory = self._get_inner  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        for attr in ("set_task_factory", "get_task_factory"):
-            self._loop.__dict__.pop(attr, None)
-        self._loop.set_task_factory(self._inner)
-
-    def _set_inner(self, factory: Optional[TaskFactory]) -> None:
-        if factory is not None and not callable(factory):
-            raise TypeError("task factory must be a callable or None")
-        self._inner = factory
-
-    def _get_inner(self) -> Optional[TaskFactory]:
-        return self._inner
-
-    def _create_task(
-        self, loop: asyncio.AbstractEventLoop, coro: Any, /, **kwargs: Any
-    ) -> asyncio.Future[Any]:
-        if self._inner is not None:
-            task = self._inner(loop, coro, **kwargs)
-        else:
-            task = asyncio.Task(coro, loop=loop, **kwargs)
-        task.add_done_callback(self._on_done)
-        return task
-
-    def _on_done(self, task: asyncio.Future[Any]) -> None:
+    def on_done(self, task: asyncio.Future[Any]) -> None:
         if isinstance(task, asyncio.Task) and is_unretrieved_failure(task):
             self._loop.call_soon(self._check_still_unretrieved, task)
 

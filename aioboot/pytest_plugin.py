@@ -2,8 +2,9 @@
 
 Enabled by ``--aioboot`` or the ini option ``aioboot = true``; then a test fails when a task it
 started failed with nobody retrieving its exception, tasks it leaves pending are reported, and
-(with pytest-asyncio >= 1.4) async tests run on aioboot's loop choice.  Disabled, this module only
-declares its options: it registers no per-test hook and imports neither uvloop nor pytest-asyncio.
+(with pytest-asyncio >= 1.4) async tests run on aioboot's loop choice, with eager tasks under
+``--aioboot-eager-tasks``.  Disabled, this module only declares its options: it registers no
+per-test hook and imports neither uvloop nor pytest-asyncio.
 """
 
 from __future__ import annotations
@@ -33,7 +34,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="enable aioboot's checks: fail a test that loses a task's exception, report tasks "
         "it leaves pending, run async tests on aioboot's loop choice (same as ini aioboot = true)",
     )
+    group.addoption(
+        "--aioboot-eager-tasks",
+        action="store_true",
+        default=False,
+        help="with the plugin enabled, run the suite with eager tasks (Python 3.12.5+): async "
+        "tests' loops, and aioboot.run() through $AIOBOOT_EAGER_TASKS (same as ini "
+        "aioboot_eager_tasks = true)",
+    )
     parser.addini("aioboot", type="bool", default=False, help="enable aioboot's plugin")
+    parser.addini(
+        "aioboot_eager_tasks", type="bool", default=False, help="run the suite with eager tasks"
+    )
     parser.addini(
         "aioboot_loop",
         type="args",
@@ -57,8 +69,17 @@ def pytest_configure(config: pytest.Config) -> None:
         "aioboot's checks for these tests, overriding the ini options (the closest mark wins)",
     )
     if not (config.getoption("aioboot") or config.getini("aioboot")):
+        if eager_tasks_asked(config):
+            raise pytest.UsageError(
+                "aioboot_eager_tasks needs aioboot's plugin enabled: add --aioboot, or set the ini "
+                "option aioboot = true"
+            )
         return
     # Imported only now: a suite that does not enable the plugin pays nothing for it.
     from . import _pytest_verdicts
 
     _pytest_verdicts.enable(config)
+
+
+def eager_tasks_asked(config: pytest.Config) -> bool:
+    return bool(config.getoption("aioboot_eager_tasks") or config.getini("aioboot_eager_tasks"))

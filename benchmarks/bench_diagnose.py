@@ -25,28 +25,26 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 from typing import Callable, Dict, Iterator, List, Mapping, Sequence, Tuple
 
 from harness import (
-    PROGRAMS,
     RUNNER_LABELS,
-    ChildFailed,
     Config,
     Section,
     Target,
     Trial,
+    callgrind_instructions,
     child_interpreter,
     column,
     interleaved,
     n_label,
+    print_sections,
     time_child,
 )
 
@@ -148,26 +146,9 @@ def measure(cfg: Config) -> List[Section]:
 
 def _instructions(cfg: Config, runner: str, n: int, env: Mapping[str, str]) -> Tuple[int, float]:
     """Instructions of a whole tasks.py run under callgrind, and its work's wall seconds."""
-    with tempfile.TemporaryDirectory() as directory:
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={directory}/out",
-            *cfg.command("tasks.py", runner, str(n), "sequential", "1"),
-        ]
-        done = subprocess.run(
-            command,
-            cwd=PROGRAMS,
-            env={**cfg.env, **env, "PYTHONHASHSEED": "0", "PYTHONMALLOC": "malloc"},
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=True,
-        )
-    match = re.search(r"Collected : (\d+)", done.stderr)
-    if match is None:
-        raise ChildFailed(f"valgrind printed no instruction count:\n{done.stderr[-2000:]}")
-    return int(match.group(1)), float(json.loads(done.stdout)["seconds"])
+    args = ["tasks.py", runner, str(n), "sequential", "1"]
+    instructions, out = callgrind_instructions(cfg, args, env)
+    return instructions, float(json.loads(out)["seconds"])
 
 
 def _measure_instructions(cfg: Config, address: str) -> Section:
@@ -361,19 +342,7 @@ def run_alone(measure: Callable[[Config], List[Section]]) -> int:
     """One measurement on its own (``--quick``: fewer repeats), its tables printed."""
     quick = "--quick" in sys.argv[1:]
     python, env = child_interpreter(site=False)
-    cfg = Config(quick, None, python, env)
-    for section in measure(cfg):
-        print(f"\n{section.title}")
-        for series in section.series:
-            ratios = section.ratios(series)
-            ratio = f"  ratio {statistics.median(ratios):.3f}" if ratios else ""
-            values = ", ".join(f"{v:.4g}" for v in series.values)
-            print(f"  {series.case:<18} {series.variant:<42} [{values}]{ratio}")
-        for note in section.notes:
-            print(f"  {note}")
-        for target in section.targets:
-            verdict = {True: "met", False: "MISSED", None: "n/a"}[target.met]
-            print(f"  target: {target.text}: {verdict} ({target.detail})")
+    print_sections(measure(Config(quick, None, python, env)))
     return 0
 
 

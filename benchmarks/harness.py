@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -35,6 +36,9 @@ RUNNER_LABELS = {
     "aioboot": "aioboot.run",
     "aioboot-stop-on-error": "aioboot.run(stop_on_error=True)",
     "aioboot-watched": "aioboot.run + stall warning + watchdog",
+    "aioboot-eager": "aioboot.run(eager_tasks=True)",
+    "aioboot-rloop": 'aioboot.run(loop="rloop")',
+    "aioboot-rloop-eager": 'aioboot.run(loop="rloop", eager_tasks=True)',
 }
 
 # Runner name -> the modules it needs besides aioboot itself.
@@ -42,6 +46,8 @@ _RUNNER_NEEDS = {
     "uvloop": ("uvloop",),
     "aiorun": ("aiorun", "uvloop"),
     "aiorun-asyncio": ("aiorun",),
+    "aioboot-rloop": ("rloop",),
+    "aioboot-rloop-eager": ("rloop",),
 }
 
 
@@ -95,19 +101,25 @@ class Config:
 def child_interpreter(site: bool) -> Tuple[Tuple[str, ...], Dict[str, str]]:
     """The command and environment of every child.
 
-    By default ``python -S`` with aioboot, uvloop and aiorun put on ``PYTHONPATH``: ``.pth`` files
-    (an editable install's finder, a sandbox's certificate hook) cost every interpreter several ms
-    and pre-import modules that would hide what aioboot itself imports.  ``site=True`` runs the
-    interpreter as installed instead.  Bytecode writing is always allowed, so the warm-up round
-    leaves ``.pyc`` files behind as an installed package has them.
+    By default ``python -S`` with aioboot, uvloop, aiorun and rloop on ``PYTHONPATH``: ``.pth``
+    files (an editable install's finder, a sandbox's certificate hook) cost every interpreter
+    several ms and pre-import modules that would hide what aioboot itself imports.
+    ``site=True`` runs the interpreter as installed instead.  Bytecode writing is always allowed,
+    so the warm-up round leaves ``.pyc`` files behind as an installed package has them.
     """
     env = dict(os.environ)
-    for var in ("PYTHONDONTWRITEBYTECODE", "PYTHONASYNCIODEBUG", "PYTHONDEVMODE", "AIOBOOT_LOOP"):
+    for var in (
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONASYNCIODEBUG",
+        "PYTHONDEVMODE",
+        "AIOBOOT_LOOP",
+        "AIOBOOT_EAGER_TASKS",
+    ):
         env.pop(var, None)
     if site:
         return (sys.executable,), env
     paths: List[str] = []
-    for module in ("aioboot", "uvloop", "aiorun"):
+    for module in ("aioboot", "uvloop", "aiorun", "rloop"):
         spec = importlib.util.find_spec(module)
         if spec is not None and spec.origin is not None:
             root = str(Path(spec.origin).resolve().parent.parent)
@@ -368,3 +380,45 @@ def n_label(n: int) -> str:
     if n >= 1000 and n % 1000 == 0:
         return f"{n // 1000}k"
     return str(n)
+
+
+def callgrind_instructions(
+    cfg: Config, args: Sequence[str], extra_env: Optional[Mapping[str, str]] = None
+) -> Tuple[int, str]:
+    """Instructions of a whole child run under valgrind's callgrind, and its stdout."""
+    with tempfile.TemporaryDirectory() as directory:
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={directory}/out",
+            *cfg.command(*args),
+        ]
+        done = subprocess.run(
+            command,
+            cwd=PROGRAMS,
+            env={**cfg.env, **(extra_env or {}), "PYTHONHASHSEED": "0", "PYTHONMALLOC": "malloc"},
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=True,
+        )
+    match = re.search(r"Collected : (\d+)", done.stderr)
+    if match is None:
+        raise ChildFailed(f"valgrind printed no instruction count:\n{done.stderr[-2000:]}")
+    return int(match.group(1)), done.stdout
+
+
+def print_sections(sections: Sequence[Section], digits: int = 1) -> None:
+    """A measurement module run alone: its series, ratios, notes and targets, as plain text."""
+    for section in sections:
+        print(f"\n{section.title}")
+        for series in section.series:
+            ratios = section.ratios(series)
+            ratio = f"  ratio {statistics.median(ratios):.3f}" if ratios else ""
+            values = ", ".join(f"{v:.{digits}f}" for v in series.values)
+            print(f"  {series.case:<18} {series.variant:<42} [{values}]{ratio}")
+        for note in section.notes:
+            print(f"  {note}")
+        for target in section.targets:
+            verdict = {True: "met", False: "MISSED", None: "n/a"}[target.met]
+            print(f"  target: {target.text}: {verdict} ({target.detail})")

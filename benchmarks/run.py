@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 import bench_diagnose
+import bench_eager
 import bench_echo
 import bench_heartbeat
 import bench_memory
@@ -59,6 +60,7 @@ MEASUREMENTS: Dict[str, Callable[[Config], List[Section]]] = {
     bench_memory.KEY: bench_memory.measure,
     bench_diagnose.KEY: bench_diagnose.measure,
     bench_heartbeat.KEY: bench_heartbeat.measure,
+    bench_eager.KEY: bench_eager.measure,
 }
 
 
@@ -123,8 +125,8 @@ def log(message: str) -> None:
 def _prime(cfg: Config) -> None:
     """Import everything once, so .pyc files exist before anything is timed."""
     modules = ["aioboot", "aioboot.__main__", "_runners", "startup", "tasks", "pending", "idle"]
-    modules += ["echo_server", "echo_client"]
-    modules += [m for m in ("uvloop", "aiorun") if installed(m)]
+    modules += ["echo_server", "echo_client", "fanout", "aioboot._task_factory"]
+    modules += [m for m in ("uvloop", "aiorun", "rloop") if installed(m)]
     time_child(cfg, ["-c", "import " + ", ".join(modules)], timeout=60)
 
 

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -563,7 +564,7 @@ def test_a_loop_factory_from_the_current_directory(spawn: Spawn) -> None:
 
 
 UNKNOWN_LOOP = (
-    "unknown loop 'bogus': expected one of auto, asyncio, uvloop, winloop, "
+    "unknown loop 'bogus': expected one of auto, asyncio, uvloop, winloop, rloop, "
     "or a 'module:factory' import string"
 )
 
@@ -593,6 +594,45 @@ def test_a_bad_loop_is_one_line_and_exit_2_before_the_target_is_imported(
         monkeypatch.setenv(name, value)
     # The target fails when imported: its traceback would show if it were imported first.
     assert launch_here(*args, "fails_at_import:main") == (2, "", f"aioboot: error: {error}")
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12, 5), reason="eager tasks need Python 3.12.5+")
+@pytest.mark.parametrize(
+    ("args", "env", "eager"),
+    [(["--eager-tasks"], "0", "True"), ([], "1", "True"), ([], "0", "False")],
+)
+def test_eager_tasks_option_and_environment(
+    launch_here: Launch, monkeypatch: pytest.MonkeyPatch, args: list[str], env: str, eager: str
+) -> None:
+    monkeypatch.setenv("AIOBOOT_EAGER_TASKS", env)
+    assert launch_here(*args, "argv_echo:task_start") == (None, f"EAGER {eager}", "")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "error"),
+    [
+        ([], "yes", "aioboot.run(): $AIOBOOT_EAGER_TASKS must be 0 or 1, not 'yes'"),
+        *(
+            [
+                (
+                    ["--eager-tasks"],
+                    "0",
+                    "aioboot.run(): eager_tasks=True needs Python 3.12.5 or later",
+                )
+            ]
+            if sys.version_info < (3, 12, 5)
+            else []
+        ),
+    ],
+)
+def test_a_bad_eager_tasks_setting_is_one_line_and_exit_2_before_the_target_is_imported(
+    launch_here: Launch, monkeypatch: pytest.MonkeyPatch, args: list[str], env: str, error: str
+) -> None:
+    monkeypatch.setenv("AIOBOOT_EAGER_TASKS", env)
+    status, out, err = launch_here(*args, "fails_at_import:main")
+    assert (status, out) == (2, "")
+    assert err.startswith(f"aioboot: error: {error}")
+    assert "\n" not in err
 
 
 @pytest.mark.parametrize(("args", "debug"), [(["--debug"], "True"), ([], "False")])
@@ -664,6 +704,7 @@ def test_help_has_options_and_an_example(launch_here: Launch) -> None:
         "--reload-dir DIR",
         "--stall-warning SECONDS",
         "--drain-delay SECONDS",
+        "--eager-tasks",
         "--version",
         "python -m aioboot myapp.server:main --port 8080",
     ):

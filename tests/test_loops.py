@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import signal
 import sys
 import types
+from subprocess import PIPE
 
 import pytest
 
@@ -107,3 +110,78 @@ def test_importing_aioboot_imports_no_loop() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
     )
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_loop_that_ignores_debug_mode_is_said_to(caplog: pytest.LogCaptureFixture) -> None:
+    class NoDebugMode(asyncio.SelectorEventLoop):
+        def set_debug(self, enabled: bool) -> None:
+            super().set_debug(False)  # as rloop's: never in debug mode
+
+    async def debug() -> bool:
+        return asyncio.get_running_loop().get_debug()
+
+    caplog.set_level(logging.WARNING, logger="aioboot")
+    assert aioboot.run(debug(), loop=NoDebugMode, debug=True) is False
+    assert [r.getMessage() for r in caplog.records if r.name == "aioboot"] == [
+        "debug=True is not applied: "
+        "test_a_loop_that_ignores_debug_mode_is_said_to.<locals>.NoDebugMode ignores set_debug()"
+    ]
+
+
+# -- rloop: only by name, and held to asyncio's contracts where aioboot relies on them ----------
+
+
+def test_rloop_is_never_chosen_automatically() -> None:
+    pytest.importorskip("rloop")
+    assert choose_loop("auto").name != "rloop"
+    assert choose_loop("rloop").name == "rloop"
+
+
+def test_asking_for_rloop_when_missing_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "rloop", None)
+    with pytest.raises(ImportError, match=r"pip install rloop"):
+        choose_loop("rloop")
+
+
+def test_on_rloop_handlers_are_called_as_asyncio_calls_them_and_systemexit_ends_the_run() -> None:
+    pytest.importorskip("rloop")
+    handled: list[tuple[object, str]] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda loop, context: handled.append((loop, context["message"])))
+        loop.call_exception_handler({"message": "to the program's handler"})
+        loop.call_soon(sys.exit, 3)  # from a callback: asyncio's loop lets it out of run_forever()
+        await asyncio.sleep(30)
+
+    with pytest.raises(SystemExit):
+        aioboot.run(main(), loop="rloop")
+    assert [message for _, message in handled] == ["to the program's handler"]
+    assert type(handled[0][0]).__module__.startswith("rloop")
+
+
+def test_on_rloop_a_library_can_give_a_signal_handler_back() -> None:
+    pytest.importorskip("rloop")
+
+    async def main() -> bool:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGUSR2, lambda: None)
+        return loop.remove_signal_handler(signal.SIGUSR2)
+
+    assert aioboot.run(main(), loop="rloop") is True
+
+
+def test_subprocesses_executors_and_name_resolution_work_on_the_loop(loop_name: str) -> None:
+    # What docs/explanation/loop.md says works on each loop, rloop included.
+    async def main() -> tuple[bytes, int, int, bool]:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "print('child'); raise SystemExit(3)", stdout=PIPE
+        )
+        out, _ = await asyncio.wait_for(child.communicate(), 20)
+        in_thread = await asyncio.to_thread(lambda: 6 * 7)
+        resolved = await asyncio.get_running_loop().getaddrinfo("127.0.0.1", 80)
+        return out.strip(), child.returncode or 0, in_thread, bool(resolved)
+
+    assert aioboot.run(main(), loop=loop_name) == (b"child", 3, 42, True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from importlib import metadata
 
 import pytest
@@ -491,3 +493,104 @@ def test_old_pytest_asyncio_says_loop_choice_is_not_available(pytester: pytest.P
             f"pytest-asyncio >= 1.4 (pytest-asyncio {PYTEST_ASYNCIO} installed)*",
         ]
     )
+
+
+# -- eager tasks --------------------------------------------------------------------------------
+
+EAGER_SUITE = """
+import asyncio
+
+import aioboot
+
+
+async def returns_at_once():
+    pass
+
+
+async def test_async_test_starts_tasks_eagerly():
+    assert asyncio.create_task(returns_at_once()).done()
+
+
+def test_aioboot_run_starts_tasks_eagerly():
+    async def main():
+        return asyncio.create_task(returns_at_once()).done()
+
+    assert aioboot.run(main())
+"""
+needs_eager = pytest.mark.skipif(
+    sys.version_info < (3, 12, 5), reason="eager tasks need Python 3.12.5+"
+)
+
+
+@needs_eager
+@needs_loop_hook
+@pytest.mark.parametrize("given_as", ["--aioboot-eager-tasks", "aioboot_eager_tasks = true"])
+def test_eager_tasks_run_the_suite_with_eager_tasks(
+    pytester: pytest.Pytester, chosen_loop: str, monkeypatch: pytest.MonkeyPatch, given_as: str
+) -> None:
+    monkeypatch.delenv("AIOBOOT_EAGER_TASKS", raising=False)
+    ini = "" if given_as.startswith("--") else given_as
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n" + ini
+    )
+    pytester.makepyfile(EAGER_SUITE)
+    args = [given_as] if given_as.startswith("--") else []
+    result = pytester.runpytest("--aioboot", *args, "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            f"aioboot: async tests run on {chosen_loop}",
+            "aioboot: eager tasks in async tests and aioboot.run() (aioboot_eager_tasks)",
+        ]
+    )
+    assert "AIOBOOT_EAGER_TASKS" not in os.environ  # put back as it was
+
+
+@needs_eager
+def test_eager_tasks_without_the_loop_hook_apply_to_aioboot_run_only(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AIOBOOT_EAGER_TASKS", raising=False)
+    pytester.makepyfile(EAGER_SUITE)
+    # Without pytest-asyncio, nothing answers for the loop of async tests.
+    result = pytester.runpytest(
+        "--aioboot",
+        "--aioboot-eager-tasks",
+        "-p",
+        "no:asyncio",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "test_aioboot_run_starts",
+    )
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.fnmatch_lines(
+        [
+            "aioboot: eager tasks in aioboot.run() (aioboot_eager_tasks)",
+            "*aioboot_eager_tasks applies to aioboot.run() only: eager tasks in async tests "
+            "need pytest-asyncio >= 1.4*",
+        ]
+    )
+
+
+def test_eager_tasks_need_the_plugin_enabled(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest("--aioboot-eager-tasks")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: aioboot_eager_tasks needs aioboot's plugin enabled: add --aioboot, or set the "
+            "ini option aioboot = true"
+        ]
+    )
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12, 5), reason="this Python has eager tasks")
+def test_eager_tasks_before_3_12_5_are_a_one_line_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest("--aioboot", "--aioboot-eager-tasks")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: aioboot_eager_tasks needs Python 3.12.5 or later *"])
+    assert "Traceback" not in result.stderr.str()

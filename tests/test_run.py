@@ -439,6 +439,7 @@ def test_systemexit_and_keyboardinterrupt_in_a_task_propagate_after_cleanup(
     cleaned: list[bool] = []
 
     async def bail() -> None:
+        await asyncio.sleep(0)  # raised from the loop, eager tasks or not (see test_eager.py)
         raise exc_type(3)
 
     async def main() -> None:

@@ -163,7 +163,8 @@ SIGTERM_TWICE = Case("SIGTERM_twice", (signal.SIGTERM, signal.SIGTERM))
 SIGINT_TWICE = Case("SIGINT_twice", (signal.SIGINT, signal.SIGINT))
 CASES = (SIGINT, SIGTERM, SIGTERM_TWICE, SIGINT_TWICE)
 
-FAST_LOOP = "uvloop" if "uvloop" in LOOPS else "asyncio"
+# uvloop when installed, else asyncio; with $AIOBOOT_TEST_LOOPS, the last loop it names.
+FAST_LOOP = LOOPS[-1]
 
 
 class Run(NamedTuple):

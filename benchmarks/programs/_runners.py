@@ -33,6 +33,11 @@ def run(runner: str, main: Main) -> object:
         import aioboot
 
         return aioboot.run(main(), stop_on_error=True)
+    if runner.startswith("aioboot-eager") or runner.startswith("aioboot-rloop"):
+        import aioboot
+
+        loop = "rloop" if "rloop" in runner else None
+        return aioboot.run(main(), loop=loop, eager_tasks=runner.endswith("eager"))
     if runner == "aioboot-watched":
         import aioboot
 

@@ -14,6 +14,7 @@ import asyncio
 import json
 import sys
 import time
+from typing import Awaitable, Callable
 
 from _runners import run
 
@@ -35,7 +36,11 @@ MODES = {"sequential": sequential, "gather": gather}
 
 
 async def main(n: int, mode: str, repeats: int) -> None:
-    work = MODES[mode]
+    await time_work(MODES[mode], n, repeats)
+
+
+async def time_work(work: Callable[[int], Awaitable[None]], n: int, repeats: int) -> None:
+    """``await work(n)`` ``repeats`` times; prints the result line (see the module's docstring)."""
     times, cpu_times = [], []
     for _ in range(repeats):
         started, cpu_started = time.perf_counter(), time.process_time()

@@ -68,6 +68,9 @@ async def stuck() -> int:
 
 
 async def blocker() -> None:
+    # Blocks once the loop runs it, as the task named "the-blocker": an eager task's first step
+    # runs inside create_task(), before create_task() names it (3.12, 3.13, uvloop).
+    await asyncio.sleep(0)
     block_until_told()
 
 

@@ -1,4 +1,4 @@
-"""Targets that show what the launcher handed them: argv, sys.path, loop, debug mode."""
+"""Targets that show what the launcher handed them: argv, sys.path, loop, debug, eager tasks."""
 
 import argparse
 import asyncio
@@ -25,6 +25,14 @@ async def loop_info() -> None:
     loop = asyncio.get_running_loop()
     print("LOOP", type(loop).__module__)
     print("DEBUG", loop.get_debug())
+
+
+async def task_start() -> None:
+    async def returns_at_once() -> None:
+        pass
+
+    # An eager task has run to its end inside create_task().
+    print("EAGER", asyncio.create_task(returns_at_once()).done())
 
 
 async def prog() -> None:
