@@ -3,6 +3,7 @@ signal that stopped the run, and a failure's traceback shown from the program's 
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import importlib
@@ -15,10 +16,14 @@ from typing import Callable, Optional
 
 from ._stop import SignalExit
 
-# Frames a traceback starts with before it reaches the user's code: shown to nobody.
+# Frames a traceback starts with before it reaches the user's code: shown to nobody.  asyncio's
+# are those of the pure-Python Task and Future that run main on PyPy (C code on CPython, no frame).
 _LAUNCHER_DIRS = frozenset(
-    os.path.dirname(os.path.abspath(path)) for path in (__file__, importlib.__file__)
+    os.path.dirname(os.path.abspath(path))
+    for path in (__file__, importlib.__file__, asyncio.__file__)
 )
+# The import machinery's frozen modules, as CPython and PyPy name their code.
+_FROZEN_IMPORTLIB = ("<frozen importlib", "<builtin>/frozen importlib")
 
 
 class UsageError(Exception):
@@ -88,13 +93,13 @@ def _end_by_the_stopping_signal() -> None:
 
 
 def _user_traceback(tb: Optional[TracebackType]) -> Optional[TracebackType]:
-    """The traceback from its first frame outside the launcher, aioboot and the import machinery:
-    what Python would print had the program been run as a script.  None when no frame is left,
-    as for a SyntaxError, whose location is in the exception itself."""
+    """The traceback from its first frame outside the launcher, aioboot, asyncio and the import
+    machinery: what Python would print had the program been run as a script.  None when no frame
+    is left, as for a SyntaxError, whose location is in the exception itself."""
     while tb is not None and _is_launcher_file(tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next
     return tb
 
 
 def _is_launcher_file(filename: str) -> bool:
-    return filename.startswith("<frozen importlib") or os.path.dirname(filename) in _LAUNCHER_DIRS
+    return filename.startswith(_FROZEN_IMPORTLIB) or os.path.dirname(filename) in _LAUNCHER_DIRS

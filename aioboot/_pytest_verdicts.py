@@ -4,10 +4,8 @@ pytest-asyncio's ``pytest_asyncio_loop_factories`` with aioboot's loop choice (w
 if asked for).
 
 Which tasks a test started is known without a task factory or any per-task cost, so it works for
-every loop, including the ones a sync test creates with ``asyncio.run()``: ``gc.freeze()`` when
-the test starts moves every object that exists to the collector's permanent generation, which
-``gc.get_objects()`` leaves out, so a scan at each phase boundary sees only what the test
-created.  Objects go back to the oldest generation when the test ends (``gc.unfreeze()``).  A
+every loop, including the ones a sync test creates with ``asyncio.run()``: a census of the tasks
+that exist (``_pytest_census``) is started with the test and read at each phase boundary.  A
 failed task that was garbage-collected before anyone could look is reported by asyncio itself,
 through the loop's exception handler, which logs it: the plugin reads those records.
 """
@@ -16,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gc
 import logging
 import os
 import traceback
@@ -28,8 +25,9 @@ import pytest
 
 from ._arguments import EAGER_TASKS_ENV, eager_tasks_refusal
 from ._loops import ENV_VAR, LoopFactory, choose_loop
+from ._pytest_census import census
 from ._report import UNRETRIEVED, task_label, where_suspended
-from ._task_failures import is_unretrieved_failure, tasks_among
+from ._task_failures import is_unretrieved_failure
 from .pytest_plugin import (
     LEFTOVER_CHOICES,
     MARKER,
@@ -213,25 +211,13 @@ class _Window:
         self.bucket: Optional[weakref.WeakSet[asyncio.Task[Any]]] = self.setup
 
 
-def _freeze_hides_objects() -> bool:
-    """Whether ``gc.get_objects()`` leaves frozen objects out, as the default CPython build does
-    (the free-threaded build's does not)."""
-    probe: list[object] = []
-    gc.freeze()
-    try:
-        return all(obj is not probe for obj in gc.get_objects())
-    finally:
-        gc.unfreeze()
-
-
 class _Checks:
     def __init__(self, leftover: str, loops: Optional[dict[str, LoopFactory]], eager: bool) -> None:
         self._default = _Policy(leftover_tasks=leftover)
         self._policy = self._default  # the running test's
         self._loops = loops
         self._eager = eager
-        # Without it a scan would see every task of the session: only collected ones are found.
-        self._scans = _freeze_hides_objects()
+        self._census = census()
         self._window: Optional[_Window] = None
         # Tasks a test left pending, with that test's id: one failing later is still reported.
         self._left_running: weakref.WeakKeyDictionary[asyncio.Task[Any], str] = (
@@ -249,11 +235,10 @@ class _Checks:
     def pytest_report_header(self) -> list[str]:
         leftover = "fail the test" if self._default.leftover_tasks == "error" else "warn"
         lines = [f"aioboot: lost task exceptions fail the test; leftover tasks {leftover}"]
-        if not self._scans:
+        if self._census.name == "heap":
             lines.append(
-                "aioboot: gc.freeze() does not hide objects from gc.get_objects() on this Python: "
-                "only tasks garbage-collected with their exception unretrieved are found, and "
-                "leftover tasks are not"
+                "aioboot: gc.freeze() hides nothing on this Python: a test's tasks are found by "
+                "scanning the whole heap at the end of each of its phases"
             )
         if self._loops is not None:
             lines.append(f"aioboot: async tests run on {', '.join(self._loops)}")
@@ -275,7 +260,7 @@ class _Checks:
         self._policy = _policy_for(item, self._default)
         self._window = window = _Window()
         self._log.records.clear()  # anything logged between two tests is nobody's
-        gc.freeze()
+        self._census.start()
         try:
             return (yield)
         finally:
@@ -297,13 +282,12 @@ class _Checks:
 
     def _boundary(self, next_bucket: Optional[weakref.WeakSet[asyncio.Task[Any]]]) -> None:
         """The tasks created since the window opened and not seen at an earlier boundary go to
-        the current bucket.  The heap was frozen when the window opened, so the scan sees only
-        what the test created: one freeze per test, because on Python 3.14 a freeze walks the
-        old generation."""
+        the current bucket.  One census per test, started when the window opens: on Python 3.14
+        a freeze walks the old generation."""
         window = self._window
-        if window is None or not self._scans:
+        if window is None:
             return
-        new = [task for task in tasks_among(gc.get_objects()) if task not in window.seen]
+        new = [task for task in self._census.new_tasks() if task not in window.seen]
         if new:
             window.seen.update(new)
             if window.bucket is not None:
@@ -313,7 +297,7 @@ class _Checks:
     def _close_window(self) -> None:
         if self._window is not None:
             self._window = None
-            gc.unfreeze()
+            self._census.stop()
 
     # -- the verdicts --------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ import traceback
 from types import FrameType
 from typing import Any, Callable
 
+from ._task_failures import is_unretrieved_failure
+
 logger = logging.getLogger("aioboot")
 
 UNRETRIEVED = "Task exception was never retrieved"  # asyncio's own wording, kept for log searches
@@ -167,6 +169,11 @@ def handle_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -
     if isinstance(task, asyncio.Task) and task_label(task) not in message:
         message = f"{message}: {task_label(task)}"
     logger.error("%s", message, exc_info=(type(exc), exc, exc.__traceback__))
+    if isinstance(task, asyncio.Task) and is_unretrieved_failure(task):
+        # Reported now, so retrieved: asyncio's pure-Python Task (PyPy's) reports itself from
+        # __del__ without clearing its flag, and a handler keeping this record's traceback (the
+        # task's frames on PyPy) brings it back to life, for the end-of-run scan to report again.
+        task.exception()
 
 
 def handle_exception_while_stopping(

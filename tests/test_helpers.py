@@ -15,9 +15,12 @@ from collections.abc import Iterator
 from typing import Any, Awaitable, Callable, Coroutine, Optional
 
 import pytest
-from conftest import aioboot_reports, reported_exception
+from conftest import aioboot_reports, collect_garbage, reported_exception
 
 import aioboot
+
+# The tests count the reports of lost tasks.
+pytestmark = pytest.mark.usefixtures("earlier_garbage_collected")
 
 kept: list[object] = []
 
@@ -64,7 +67,7 @@ def no_never_awaited_warning() -> Iterator[None]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
-        gc.collect()
+        collect_garbage()
     never_awaited = [w for w in caught if "never awaited" in str(w.message)]
     assert never_awaited == []
 
@@ -205,7 +208,7 @@ def test_wait_any_hands_a_childs_exception_to_the_caller_instead_of_raising_it(
 
     caplog.set_level(logging.ERROR)
     aioboot.run(main(), loop=loop_name)
-    gc.collect()
+    collect_garbage()
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
@@ -220,7 +223,7 @@ def test_a_childs_exception_nobody_reads_is_reported_once(
     caplog.set_level(logging.ERROR)
     aioboot.run(main(), loop=loop_name)
     kept.clear()
-    gc.collect()
+    collect_garbage()
     (record,) = aioboot_reports(caplog, "never retrieved")
     assert "running boom()" in record.getMessage()
     assert str(reported_exception(record)) == "nobody looked"
@@ -403,7 +406,7 @@ def test_a_scheduled_calls_unretrieved_exception_is_reported_once(
     caplog.set_level(logging.ERROR)
     aioboot.run(main(), loop=loop_name)
     kept.clear()
-    gc.collect()
+    collect_garbage()
     (record,) = aioboot_reports(caplog, "never retrieved")
     assert ".failing()" in record.getMessage()
     assert str(reported_exception(record)) == "scheduled failure"

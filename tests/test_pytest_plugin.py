@@ -23,6 +23,7 @@ needs_loop_hook = pytest.mark.skipif(
 # what the plugin must conclude about them.
 SUITE = """
 import asyncio
+import gc
 
 import pytest
 import pytest_asyncio
@@ -79,6 +80,8 @@ async def test_fails_collected():
     task = asyncio.create_task(fail_soon("collected"), name="collected")
     await asyncio.wait([task])
     del task
+    for _ in range(3):
+        gc.collect()  # at once by reference counting, but not on PyPy
 
 
 @ASYNC

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import threading
 import weakref
 from typing import Any
 
 import pytest
-from conftest import aioboot_reports, reported_exception
+from conftest import aioboot_reports, collect_garbage, reported_exception
 
 import aioboot
+
+# The tests count the reports of lost tasks.
+pytestmark = pytest.mark.usefixtures("earlier_garbage_collected")
 
 kept: list[asyncio.Task[Any]] = []
 
@@ -35,7 +37,7 @@ def test_an_unretrieved_exception_of_a_referenced_task_is_reported_once_with_tra
     caplog.set_level(logging.ERROR)
     aioboot.run(main(), loop=loop_name)
     kept.clear()
-    gc.collect()  # asyncio would log its own "never retrieved" now if we had not retrieved it
+    collect_garbage()  # asyncio would log its own "never retrieved" now if we had not retrieved it
     (record,) = aioboot_reports(caplog, "Task exception was never retrieved")
     assert "running fail()" in record.getMessage()
     assert str(reported_exception(record)) == "lost"
@@ -83,11 +85,11 @@ def test_a_task_collected_during_the_run_is_reported_once(
         task = asyncio.ensure_future(fail("collected"))
         await asyncio.sleep(0.01)
         del task
-        gc.collect()
+        collect_garbage()
 
     caplog.set_level(logging.ERROR)
     aioboot.run(main(), loop=loop_name)
-    gc.collect()
+    collect_garbage()
     found = [r for r in caplog.records if "never retrieved" in r.getMessage()]
     assert len(found) == 1
     assert found[0].name == "aioboot"
@@ -115,7 +117,7 @@ def test_retrieved_exceptions_are_never_reported(
     caplog.set_level(logging.ERROR)
     aioboot.run(main(), loop=loop_name)
     kept.clear()
-    gc.collect()
+    collect_garbage()
     assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
 
 
@@ -261,7 +263,7 @@ def test_stop_on_error_raises_the_first_failure_and_reports_the_second(
     with pytest.raises(ValueError, match="first"):
         aioboot.run(main(), loop=loop_name, stop_on_error=True)
     kept.clear()
-    gc.collect()
+    collect_garbage()
     assert cleaned == [True]
     (record,) = aioboot_reports(caplog, "never retrieved")
     assert str(reported_exception(record)) == "second"

@@ -14,7 +14,7 @@ from collections.abc import Coroutine
 from typing import Any, Callable
 
 import pytest
-from conftest import ASYNCIO_REFUSAL, assert_signal_path, posix_only
+from conftest import ASYNCIO_REFUSAL, assert_signal_path, collect_garbage, posix_only
 
 import aioboot
 
@@ -95,7 +95,7 @@ def collect_never_awaited_warnings(action: Any) -> list[str]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         action()
-        gc.collect()
+        collect_garbage()
     return [str(w.message) for w in caught if "never awaited" in str(w.message)]
 
 
@@ -326,7 +326,8 @@ def test_a_signal_exit_does_not_keep_what_main_held_alive(loop_name: str) -> Non
     with pytest.raises(SystemExit) as raised:
         aioboot.run(main(), loop=loop_name)
     assert raised.value.code == 128 + signal.SIGTERM
-    # While the exception and its traceback are still alive: freed by run(), not at exit.
+    # While the exception and its traceback are still alive: let go of by run(), not at exit.
+    collect_garbage()
     assert refs[0]() is None
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import gc
 import logging
 import os
 import re
@@ -27,6 +26,7 @@ from conftest import (
     aioboot_reports,
     assert_child_signal_path,
     assert_signal_path,
+    collect_garbage,
     posix_only,
     program,
     run_env,
@@ -186,7 +186,7 @@ def test_a_recursive_run_is_refused_and_its_coroutine_left_unclosed(loop_name: s
                 match=re.escape("Runner.run() cannot be called from a running event loop"),
             ):
                 runner.run(outer())
-            gc.collect()
+            collect_garbage()
 
         # As asyncio.Runner (CPython's test_recursive_run): the refused coroutine is not closed.
         with pytest.warns(RuntimeWarning, match="coroutine .+ was never awaited"):
