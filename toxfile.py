@@ -4,9 +4,9 @@ that the README's bare ``tox`` means it:
 - every CPython 3.9-3.15 this machine has is used, pyenv's included without ``PYENV_VERSION``
   exported: pyenv's shims run only the versions it names, so for this tox run it becomes the
   current version(s) followed by the newest installed release of every other minor version;
-- a ``py3X`` whose Python this machine lacks is left out of the run and said in one line; every
-  other env must run (tox.ini: ``skip_missing_interpreters = false``), so ``type`` without
-  Python 3.9 fails instead of being skipped;
+- a ``py3X`` or ``pypy3.X`` whose Python this machine lacks is left out of the run and said in one
+  line; every other env must run (tox.ini: ``skip_missing_interpreters = false``), so ``type``
+  without Python 3.9 fails instead of being skipped;
 - ``deprecations`` runs on the newest of them.
 
 Pythons are looked for the way tox-uv will look for them: ``uv python find``, system ones only
@@ -41,20 +41,21 @@ def tox_add_core_config(core_conf: ConfigSet, state: State) -> None:
     uv = _uv()
     if uv is None:
         return  # no tox-uv in this tox: it provisions one (tox.ini requires) and loads us again
-    found = _minors_found(uv)
-    _newest = max(found, default=None)
     # tox loads env_list once and keeps this object: what is left in it is what a bare tox runs.
     env_list: EnvList = core_conf["env_list"]
-    missing = [env for env in env_list.envs if _minor(env) not in (None, *found)]
-    env_list.envs = [env for env in env_list.envs if env not in missing]
     cli_envs = getattr(state.conf.options, "env", None)
-    if cli_envs is None or cli_envs.is_default_list:
+    asked_for = [] if cli_envs is None or cli_envs.is_default_list else list(cli_envs)
+    found = _pythons_found(uv, [*env_list.envs, *asked_for])
+    _newest = max((_minor(python) for python in found if python.startswith("3.")), default=None)
+    missing = [env for env in env_list.envs if _python_of(env) not in (None, *found)]
+    env_list.envs = [env for env in env_list.envs if env not in missing]
+    if not asked_for:
         selected = env_list.envs
         if missing:
             _say_missing(missing, "skipped")
     else:
-        selected = list(cli_envs)
-        asked = [env for env in selected if _minor(env) not in (None, *found)]
+        selected = asked_for
+        asked = [env for env in selected if _python_of(env) not in (None, *found)]
         if asked:
             _say_missing(asked, "will fail")
     skip_env = getattr(state.conf.options, "skip_env", "").strip()
@@ -104,27 +105,42 @@ def _uv() -> str | None:
         return shutil.which("uv")
 
 
-def _minors_found(uv: str) -> list[int]:
-    """The minor versions uv finds, asked all at once (each answer takes up to ~0.2 s)."""
+def _pythons_found(uv: str, envs: list[str]) -> list[str]:
+    """Of CPython 3.9-3.15 and the PyPys that ``envs`` name, the ones uv finds (as
+    :func:`_python_of` names them), asked all at once (each answer takes up to ~0.2 s)."""
+    wanted = [f"3.{minor}" for minor in MINORS]
+    wanted += sorted({p for p in map(_python_of, envs) if p and p.startswith("pypy")})
     queries = {
-        minor: subprocess.Popen(
-            [uv, "python", "find", "--python-preference", "only-system", f"3.{minor}"],
+        python: subprocess.Popen(
+            [uv, "python", "find", "--python-preference", "only-system", python],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for minor in MINORS
+        for python in wanted
     }
-    return [minor for minor, query in queries.items() if query.wait(timeout=60) == 0]
+    return [python for python, query in queries.items() if query.wait(timeout=60) == 0]
 
 
-def _minor(env_name: str) -> int | None:
-    match = re.fullmatch(r"py3(\d+)", env_name)
-    return int(match[1]) if match else None
+def _python_of(env_name: str) -> str | None:
+    """The Python a ``py3X`` or ``pypy3.X`` env runs on, as uv is asked for it (``3.X``,
+    ``pypy3.X``); None for the other envs."""
+    match = re.fullmatch(r"py3(\d+)|(pypy3\.\d+)", env_name)
+    if match is None:
+        return None
+    return match[2] or f"3.{match[1]}"
+
+
+def _minor(python: str) -> int:
+    return int(python.rpartition(".")[2])
 
 
 def _say_missing(envs: list[str], outcome: str) -> None:
-    pythons = ", ".join(f"3.{_minor(env)}" for env in envs)
-    _say(f"no CPython {pythons} on this machine (PATH, pyenv): {', '.join(envs)} {outcome}")
+    pythons = ", ".join(_python_name(str(_python_of(env))) for env in envs)
+    _say(f"no {pythons} on this machine (PATH, pyenv): {', '.join(envs)} {outcome}")
+
+
+def _python_name(python: str) -> str:
+    return python.replace("pypy", "PyPy ") if python.startswith("pypy") else f"CPython {python}"
 
 
 def _minor_of_version(name: str) -> int | None:

@@ -1,10 +1,10 @@
 """The verdict on a ``.ci/run``: what really ran, from tox's result files and each env's JUnit file.
 
-It fails (exit 1) if an env of tox's ``env_list`` did not run, was skipped or failed; if py314 or
-py315 did not run and pass where newer-pythons works; if fewer Python versions ran and passed than
-$CI_MIN_PYTHONS (default 7 with newer-pythons, 5 without); if no test ran.  It prints each env's
-test counts (and its conformance results), then the problems, then ``OK``/``FAILED``, and last the
-total: ``N passed, N failed, N skipped``.
+It fails (exit 1) if an env of tox's ``env_list`` did not run, was skipped or failed; if py314,
+py315 or pypy3.11 did not run and pass where newer-pythons works; if fewer CPython versions ran and
+passed than $CI_MIN_PYTHONS (default 7 with newer-pythons, 5 without); if no test ran.  It prints
+each env's test counts (and its conformance results), then the problems, then ``OK``/``FAILED``,
+and last the total: ``N passed, N failed, N skipped``.
 
     python3 .ci/check_results.py --env-list "$(tox list -d --no-desc)" [options] \\
         RESULT_JSON TOX_WORKDIR [RESULT_JSON TOX_WORKDIR ...]
@@ -149,13 +149,14 @@ def run_problems(envs: dict[str, Env], args: argparse.Namespace) -> list[str]:
 
 
 def python_versions(envs: dict[str, Env]) -> list[str]:
-    """The Python versions whose ``py3X`` env ran and passed, oldest first."""
-    versions = {env.python for env in envs.values() if _is_suite(env.name) and env.passed}
+    """The CPython versions whose ``py3X`` env ran and passed, oldest first."""
+    versions = {env.python for env in envs.values() if env.name.startswith("py3") and env.passed}
     return sorted(versions, key=lambda version: tuple(map(int, version.split("."))))
 
 
 def _is_suite(name: str) -> bool:
-    return re.fullmatch(r"py3\d+", name) is not None
+    """A ``py3X`` or ``pypy3.X`` env: the test suite on one Python."""
+    return re.fullmatch(r"py3\d+|pypy3\.\d+", name) is not None
 
 
 def print_test_counts(envs: dict[str, Env]) -> Counter[str]:

@@ -54,6 +54,12 @@ def available_loops() -> list[str]:
 
 
 LOOPS = available_loops()
+needs_uvloop = pytest.mark.skipif(
+    "uvloop" not in LOOPS,
+    reason="uvloop is not installed"
+    if sys.implementation.name == "cpython"
+    else "uvloop is built for CPython only",
+)
 
 
 def collect_garbage() -> None:

@@ -8,7 +8,17 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import CHILD_TIMEOUT, PYTHON, ROOT, Child, Spawn, child_env, free_port, posix_only
+from conftest import (
+    CHILD_TIMEOUT,
+    PYTHON,
+    ROOT,
+    Child,
+    Spawn,
+    child_env,
+    free_port,
+    needs_uvloop,
+    posix_only,
+)
 
 
 def start(spawn: Spawn, name: str, loop_name: str, *args: str) -> Child:
@@ -49,8 +59,8 @@ def test_loop_choice_prints_the_loop_it_ran_on(spawn: Spawn, loop_name: str) -> 
     assert child.lines[0].startswith(expected), child.lines
 
 
+@needs_uvloop
 def test_loop_choice_without_a_choice_prefers_uvloop_when_installed(spawn: Spawn) -> None:
-    pytest.importorskip("uvloop")
     child = spawn([PYTHON, str(ROOT / "examples" / "loop_choice.py")], env=child_env())
     assert child.finish() == 0, child.stderr
     assert child.lines == ["loop: uvloop.Loop"]

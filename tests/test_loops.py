@@ -10,6 +10,7 @@ import types
 from subprocess import PIPE
 
 import pytest
+from conftest import needs_uvloop
 
 import aioboot
 from aioboot._loops import choose_loop
@@ -23,8 +24,8 @@ def test_asyncio_by_name_runs_on_the_stock_loop() -> None:
     assert aioboot.run(loop_module(), loop="asyncio").startswith("asyncio")
 
 
+@needs_uvloop
 def test_auto_prefers_uvloop_on_posix_cpython() -> None:
-    pytest.importorskip("uvloop")
     assert choose_loop("auto").name == "uvloop"
     assert aioboot.run(loop_module()).startswith("uvloop")
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from importlib import metadata
+from typing import Callable
 
 import pytest
-from conftest import LOOPS, PYTHON, ROOT, child_env
+from conftest import PYTHON, ROOT, child_env, needs_uvloop
+
+from aioboot._pytest_census import Census, census, heap_tasks
 
 pytest_plugins = ["pytester"]
 pytest_asyncio = pytest.importorskip("pytest_asyncio")
@@ -282,6 +286,34 @@ def test_inert_plugin_imports_no_loop_and_no_pytest_asyncio() -> None:
     assert out.strip() == "[]", out
 
 
+# How the plugin finds a test's tasks: the one this Python gets (CPython's freeze, PyPy's task
+# registry), and the heap scan the free-threaded build gets, which no CI machine here has.
+CENSUSES: dict[str, Callable[[], Census]] = {
+    "this-python": census,
+    "heap": lambda: Census("heap", heap_tasks, freezes=False),
+}
+
+
+@pytest.mark.parametrize("make_census", CENSUSES.values(), ids=list(CENSUSES))
+def test_a_census_lists_only_the_tasks_created_since_it_started(
+    make_census: Callable[[], Census],
+) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        older = loop.create_task(asyncio.sleep(0))
+        taken = make_census()
+        taken.start()
+        newer = loop.create_task(asyncio.sleep(0))
+        try:
+            found = taken.new_tasks()
+        finally:
+            taken.stop()
+        loop.run_until_complete(asyncio.gather(older, newer))
+    finally:
+        loop.close()
+    assert found == [newer]
+
+
 def test_ini_option_enables_it_and_the_header_says_so(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\naioboot = true\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(
@@ -456,7 +488,7 @@ def test_async_tests_run_on_the_chosen_loop(pytester: pytest.Pytester, chosen_lo
 
 
 @needs_loop_hook
-@pytest.mark.skipif("uvloop" not in LOOPS, reason="uvloop is not installed")
+@needs_uvloop
 def test_several_loops_run_every_async_test_on_each(pytester: pytest.Pytester) -> None:
     pytester.makeini(
         "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"

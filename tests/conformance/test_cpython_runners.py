@@ -30,6 +30,10 @@ from designed_differences import DESIGNED_DIFFERENCES
 
 import aioboot
 
+_DEBIAN_TESTSUITE = (
+    "pypy3-lib-testsuite" if sys.implementation.name == "pypy" else "libpython3.X-testsuite"
+)
+
 
 def _cpython_test_runners() -> ModuleType:
     name = "test.test_asyncio.test_runners"
@@ -38,7 +42,7 @@ def _cpython_test_runners() -> ModuleType:
     except ImportError as exc:
         why = (
             f"{sys.executable} (Python {sys.version.split()[0]}) cannot import {name}: {exc}; "
-            "its 'test' package is not installed (on Debian: libpython3.X-testsuite)"
+            f"its 'test' package is not installed (on Debian: {_DEBIAN_TESTSUITE})"
         )
     else:
         stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
