@@ -62,6 +62,11 @@ needs_uvloop = pytest.mark.skipif(
 )
 
 
+# CPython frees an object once nothing refers to it; PyPy has no reference counting, and frees
+# garbage only when it collects.
+REFERENCE_COUNTING = sys.implementation.name == "cpython"
+
+
 def collect_garbage() -> None:
     """What reference counting would have freed by now, freed, and its finalizers run: on PyPy
     an object with a finalizer that refers to another one is finalized one collection before it,
@@ -74,7 +79,7 @@ def collect_garbage() -> None:
 def earlier_garbage_collected() -> None:
     """Without reference counting (PyPy), a failed task an earlier test dropped is finalized, and
     reported as lost, during whichever later test collects first: collected before this one."""
-    if sys.implementation.name != "cpython":
+    if not REFERENCE_COUNTING:
         collect_garbage()
 
 
