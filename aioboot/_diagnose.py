@@ -8,6 +8,7 @@ stack.
 
 from __future__ import annotations
 
+import _contextvars
 import asyncio
 import logging
 import os
@@ -148,8 +149,13 @@ def dump_on_signal(signum: int) -> None:
 
 
 # -- the stall watch -----------------------------------------------------------------------------
-# Where the loop and aioboot's runner live: the frames above the program's own in a stall.
-_LOOP_MACHINERY = (os.path.dirname(asyncio.__file__) + os.sep, os.path.dirname(__file__) + os.sep)
+# Where the loop and aioboot's runner live: the frames above the program's own in a stall.  PyPy
+# runs each callback through a pure-Python Context.run (C code on CPython, without a frame).
+_LOOP_MACHINERY = (
+    os.path.dirname(asyncio.__file__) + os.sep,
+    os.path.dirname(__file__) + os.sep,
+    *filter(None, [getattr(_contextvars, "__file__", None)]),
+)
 
 
 def _where_blocked(frame: Optional[FrameType]) -> str:

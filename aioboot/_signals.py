@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 from types import FrameType
 from typing import Any, Callable, Mapping, Optional, Union
 
@@ -51,6 +52,21 @@ def signal_name(signum: int) -> str:
 
 def _is_default(handler: _Handler) -> bool:
     return handler in (signal.SIG_DFL, signal.default_int_handler)
+
+
+def _ignored_unseen() -> frozenset[int]:
+    """The signals the process ignores though ``signal.getsignal()`` says SIG_DFL: PyPy's does for
+    a signal it was started with ignored (nohup's SIGHUP, a background job's SIGINT).  Linux
+    lists them in /proc/self/status; CPython needs no such look, and elsewhere none is known."""
+    if sys.implementation.name == "cpython" or not sys.platform.startswith("linux"):
+        return frozenset()
+    try:
+        with open("/proc/self/status") as status:
+            mask = next((line.split()[1] for line in status if line.startswith("SigIgn:")), "0")
+    except OSError:
+        return frozenset()
+    bits = int(mask, 16)
+    return frozenset(sig for sig in range(1, bits.bit_length() + 1) if bits >> (sig - 1) & 1)
 
 
 class SignalCapture:
@@ -107,10 +123,11 @@ class SignalCapture:
         signal handlers: a thread other than the main one, a sub-interpreter, an embedding."""
         self._wakeup_fd = signal.set_wakeup_fd(-1)
         signal.set_wakeup_fd(self._wakeup_fd)
+        ignored = _ignored_unseen()
         try:
             for sig in self._handlers:
                 previous = signal.getsignal(sig)
-                if not _is_default(previous):
+                if not _is_default(previous) or sig in ignored:
                     continue
                 signal.signal(sig, self._fallback_handler)
                 self._previous[sig] = previous
