@@ -6,10 +6,8 @@ The cheapest way this Python allows is chosen once per session:
 - **freeze** (CPython's default build): ``gc.freeze()`` when the test starts moves every object
   that exists to the collector's permanent generation, which ``gc.get_objects()`` leaves out, so a
   scan sees only what the test created; ``gc.unfreeze()`` when the test ends.
-- **registry** (PyPy, which has no ``gc.freeze()``): asyncio's own weak set of every task alive,
-  of every loop, that its pure-Python ``Task`` joins when it is created
-  (``asyncio.tasks._all_tasks`` up to Python 3.11), less the tasks that existed when the test
-  started.
+- **registry** (PyPy, which has no ``gc.freeze()``): asyncio's own weak set of every task alive
+  (``_task_failures.task_registry``), less the tasks that existed when the test started.
 - **heap** (the free-threaded build, whose ``gc.freeze()`` hides nothing): every task on the heap,
   less those that existed when the test started: a scan of the whole heap at each phase boundary.
 """
@@ -21,7 +19,7 @@ import gc
 import weakref
 from typing import Any, Callable
 
-from ._task_failures import tasks_among
+from ._task_failures import heap_tasks, live_tasks, task_registry
 
 Tasks = list["asyncio.Task[Any]"]
 
@@ -61,14 +59,9 @@ def census() -> Census:
     """The cheapest census this Python allows (the module's docstring)."""
     if _freeze_hides_objects():
         return Census("freeze", heap_tasks, freezes=True)
-    registry: object = getattr(asyncio.tasks, "_all_tasks", None)
-    if isinstance(registry, weakref.WeakSet):
-        return Census("registry", lambda: list(registry), freezes=False)
+    if task_registry() is not None:
+        return Census("registry", live_tasks, freezes=False)
     return Census("heap", heap_tasks, freezes=False)
-
-
-def heap_tasks() -> Tasks:
-    return list(tasks_among(gc.get_objects()))
 
 
 def _freeze_hides_objects() -> bool:

@@ -12,7 +12,8 @@ from typing import Callable
 import pytest
 from conftest import PYTHON, ROOT, child_env, needs_uvloop
 
-from aioboot._pytest_census import Census, census, heap_tasks
+from aioboot._pytest_census import Census, census
+from aioboot._task_failures import heap_tasks
 
 pytest_plugins = ["pytester"]
 pytest_asyncio = pytest.importorskip("pytest_asyncio")
