@@ -48,6 +48,7 @@ from ._callables import (
     gives_awaitable,
     why_not_async,
 )
+from ._children import ChildProcesses
 from ._executor import DaemonThreadPool
 from ._loops import ChosenLoop, LoopFactory, LoopSpec, choose_loop, make_loop, running_loop
 from ._shutdown import Cancellable, HeldTasks, Shutdown
@@ -178,30 +179,30 @@ def run(
     ``TypeError``/``ValueError`` for a ``main`` that is not a coroutine or an async callable
     (asyncio's own wording) and for a bad option (the message names it).
     """
-    try:
-        _refuse_running_loop("aioboot.run()")  # first, as asyncio.run checks it before main
-    except RuntimeError:
-        close_unawaited(main)
-        raise
-    coro = main_coroutine(main, "aioboot.run()")
-    try:
-        runner = _WholeCallRunner(
-            loop=loop,
-            debug=debug,
-            shutdown_timeout=shutdown_timeout,
-            stop_on_error=stop_on_error,
-            handle_signals=handle_signals,
-            loop_factory=loop_factory,
-            stall_warning=stall_warning,
-            heartbeat_file=heartbeat_file,
-            drain_delay=drain_delay,
-        )
-        runner.get_loop()  # now, so that a failure to make it closes the coroutine
-    except BaseException:
-        close_unawaited(coro)
-        raise
+    runner, coro = _WholeCallRunner.for_main(
+        main,
+        loop=loop,
+        debug=debug,
+        shutdown_timeout=shutdown_timeout,
+        stop_on_error=stop_on_error,
+        handle_signals=handle_signals,
+        loop_factory=loop_factory,
+        stall_warning=stall_warning,
+        heartbeat_file=heartbeat_file,
+        drain_delay=drain_delay,
+    )
     with runner:
         return runner.run(coro)
+
+
+def run_program(main: Main[Any], **options: Any) -> object:
+    """:func:`run` for the launcher, which ends its process as the run ended: once a stop signal
+    came, main's return value gives way to that signal's exit unless it is an ``int``
+    (:meth:`RunState.program_exit <aioboot._stop.RunState.program_exit>`)."""
+    runner, coro = _WholeCallRunner.for_main(main, **options)
+    with runner:
+        value = runner.run(coro)
+    return runner.program_outcome(value)
 
 
 def main_coroutine(main: Main[T], caller: str) -> Coroutine[Any, Any, T]:
@@ -331,6 +332,7 @@ class Runner:
         self._held: Optional[HeldTasks] = None
         self._state: Optional[RunState] = None  # how the runs end
         self._failure_watch: Optional[_task_failures.FailureWatch] = None
+        self._children: Optional[ChildProcesses] = None
         self._notifier: Optional[Notifier] = None
         self._heartbeat: Optional[Heartbeat] = None
         self._watcher: Optional[_Watcher] = None
@@ -453,8 +455,10 @@ class Runner:
         timeout = self._options.shutdown_timeout
         self._held = HeldTasks(loop)
         self._state = RunState(loop, timeout, self._held, self._notifier, self._options.drain_delay)
+        self._children = ChildProcesses(loop)
+        self._children.install()
         self._shutdown = Shutdown(
-            loop, timeout, executor, self._state.forced, self._held, self._notifier
+            loop, timeout, executor, self._state.forced, self._held, self._children, self._notifier
         )
         if self._options.stop_on_error:
             self._failure_watch = _task_failures.FailureWatch(loop, self._on_task_failure)
@@ -471,6 +475,8 @@ class Runner:
             if self._shutdown is not None:
                 self._shutdown.let_go_of_leftovers()
             self._require_watcher().stop()
+            if self._children is not None:
+                self._children.uninstall()
             if self._failure_watch is not None:
                 self._failure_watch.uninstall()
             if self._notifier is not None:
@@ -598,6 +604,33 @@ class _WholeCallRunner(Runner):
 
     _watches_until_closed = True
 
+    @classmethod
+    def for_main(
+        cls, main: Main[T], **options: Any
+    ) -> tuple[_WholeCallRunner, Coroutine[Any, Any, T]]:
+        """A runner with its loop made, and main's coroutine; on any error, main is closed."""
+        try:
+            _refuse_running_loop("aioboot.run()")  # first, as asyncio.run checks it before main
+        except RuntimeError:
+            close_unawaited(main)
+            raise
+        coro = main_coroutine(main, "aioboot.run()")
+        try:
+            runner = cls(**options)
+            runner.get_loop()  # now, so that a failure to make it closes the coroutine
+        except BaseException:
+            close_unawaited(coro)
+            raise
+        return runner, coro
+
+    def program_outcome(self, value: object) -> object:
+        """Once closed: ``value``, or raised, the exit that a stop signal gives the process."""
+        assert self._state is not None
+        failure = self._state.program_exit(value)
+        if failure is not None:
+            raise failure
+        return value
+
 
 class RunControl:
     """What aioboot's module-level functions (``stop_future()``, ``request_stop()``,
@@ -636,6 +669,9 @@ class RunControl:
 
     def add_reload_callback(self, callback: Callable[[], object]) -> None:
         self._runner._reload_callbacks().add(callback)
+
+    def shutdown_waits_for(self, aw: Awaitable[T]) -> asyncio.Future[T]:
+        return self._runner._require_shutdown().waits_for(aw)
 
     def cancel_on_shutdown(self, pending: Cancellable) -> None:
         self._runner._require_shutdown().cancel_on_start(pending)
