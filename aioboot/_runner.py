@@ -156,8 +156,10 @@ def run(
       is cancelled, or its stop future resolved, only that many seconds later, so that a health
       check reports not-ready while requests are still served.  Ctrl-C never drains, and ends a
       drain under way at once.
-    * **A bounded shutdown**, in a fixed order: :func:`aioboot.on_shutdown` hooks, then every
-      remaining task cancelled, async generators finalised, the default executor shut down, and
+    * **A bounded shutdown**, in a fixed order: work given to :func:`aioboot.shutdown_waits_for`
+      waited for, :func:`aioboot.on_shutdown` hooks, then every remaining task cancelled, async
+      generators finalised, child processes the program started through the loop and left
+      running stopped (SIGTERM, then SIGKILL) and reaped, the default executor shut down, and
       the report of task exceptions nobody retrieved.  Each wait is bounded by
       ``shutdown_timeout`` seconds (``None``: unbounded); whatever refuses to stop is named.
     * ``stop_on_error=True`` stops the run at the first task that fails unobserved, and raises
@@ -170,9 +172,10 @@ def run(
       none).  A path that cannot be written raises an ``OSError`` naming it before main starts.
 
     Outcome: main's result, or the exception it raised.  When a stop signal ended the run:
-    ``KeyboardInterrupt`` for SIGINT, ``SystemExit(128 + N)`` for another signal N (the
-    ``python -m aioboot`` launcher ends its process by the signal itself); a main that awaited
-    :func:`aioboot.stop_future` and returned keeps its own outcome.  A ``KeyboardInterrupt`` or
+    ``KeyboardInterrupt`` for SIGINT, ``SystemExit(128 + N)`` for another signal N; a main that
+    awaited :func:`aioboot.stop_future` and returned keeps its own outcome, as under
+    :func:`asyncio.run` (the ``python -m aioboot`` launcher, which owns its process, ends it by
+    the signal either way, unless main returned an ``int``).  A ``KeyboardInterrupt`` or
     ``SystemExit`` raised by a task is raised after the shutdown.
 
     Raises ``RuntimeError`` when called from a running event loop (``main`` is closed unrun),

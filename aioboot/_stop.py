@@ -306,6 +306,8 @@ class RunState:
         4. a call: the failure that stopped it (``stop_on_error``); a RuntimeError if the loop
            stopped before main completed; the exit of the signal whose stop ended main (a Ctrl-C
            that cut a drain short made the stop its own); else main's own outcome.
+
+        The launcher adds a fifth, :meth:`program_exit`.
         """
         closing = self.phase is Phase.SHUTTING_DOWN
         main = self.main

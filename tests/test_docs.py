@@ -158,7 +158,7 @@ def test_the_kubernetes_grace_period_covers_the_drain_and_the_shutdown() -> None
         >= container["readinessProbe"]["periodSeconds"]
         * (container["readinessProbe"]["failureThreshold"])
     )
-    shutdown_budget = 5 * options.shutdown_timeout  # docs/explanation/shutdown.md
+    shutdown_budget = 7 * options.shutdown_timeout  # docs/explanation/shutdown.md
     assert spec["terminationGracePeriodSeconds"] > options.drain_delay + shutdown_budget
     assert container["readinessProbe"]["httpGet"]["path"] == "/ready"  # as the recipes serve it
 

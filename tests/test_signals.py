@@ -217,3 +217,32 @@ def test_a_signal_a_library_takes_on_the_loop_is_its_own_until_it_lets_go(
     assert child.finish() == EXIT_SIGTERM, child.stderr
     assert child.lines[-2:] == ["CLEANUP", "RESTORED"]
     assert child.stderr.count("received SIGTERM: stopping") == 1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_a_signal_cancels_main_and_not_the_work_the_shutdown_waits_for(
+    spawn: Spawn, loop_name: str, signal_path: str, sig: signal.Signals
+) -> None:
+    child = start(spawn, loop_name, signal_path, "waits_for", stdin=True)
+    child.send(sig)
+    child.wait_for_line("CLEANUP")  # main was cancelled; the work waits for its line
+    child.write_line("GO")
+    assert child.finish() == (-sig if sig == signal.SIGINT else EXIT_SIGTERM), child.stderr
+    assert child.lines[1:] == ["CLEANUP", "COMMITTED", "HOOK", "RESTORED"]
+    assert "shutdown_waits_for" not in child.stderr
+
+
+def test_a_forced_exit_cancels_the_work_the_shutdown_waits_for_and_names_it(
+    spawn: Spawn, loop_name: str, signal_path: str
+) -> None:
+    child = start(spawn, loop_name, signal_path, "waits_for", "timeout=60", stdin=True)
+    child.send(signal.SIGINT)
+    child.wait_for_line("CLEANUP")
+    child.send(signal.SIGINT)
+    assert child.finish() == -signal.SIGINT, child.stderr
+    assert "COMMITTED" not in child.lines
+    assert "HOOK" in child.lines  # the hooks still run, each wait ending at once
+    assert (
+        "running waits_for.<locals>.commit() did not finish before the forced exit "
+        "(aioboot.shutdown_waits_for); cancelling it" in child.stderr
+    )
