@@ -137,14 +137,24 @@ class ChildProcesses:
         self, children: list[_Child], timeout: Optional[float], forced: asyncio.Future[None]
     ) -> None:
         """Ask each child to stop, wait up to ``timeout`` seconds (None: as long as it takes) for
-        them to exit, kill and name the ones still running, and wait (as long again) for those to
-        be reaped; a forced exit ends each wait at once.  Their transports are closed last."""
+        them to exit, kill and name the ones still running (a child that cannot be asked: at
+        once), and wait as long again for those to be reaped; a forced exit ends each wait at
+        once.  Their transports are closed last."""
         asked = [c for c in children if c.stopping.ask is not None]
+        self._kill([c for c in children if c.stopping.ask is None], timeout, forced)
         for child in asked:
+            logger.debug("asking %s to stop (%s)", child.describe(), child.stopping.ask_name)
             self._send(child, child.stopping.ask)
         await self._until_exited(asked, timeout, forced)
-        stubborn = [c for c in children if c.running]
-        for child in stubborn:
+        self._kill([c for c in asked if c.running], timeout, forced)
+        await self._until_exited(children, timeout, forced)  # reaped: no zombie, even as PID 1
+        for child in children:
+            child.transport.close()
+
+    def _kill(
+        self, children: list[_Child], timeout: Optional[float], forced: asyncio.Future[None]
+    ) -> None:
+        for child in children:
             self._send(child, None)
             _report.report_killed_child(
                 child.describe(),
@@ -152,9 +162,6 @@ class ChildProcesses:
                 child.stopping.kill_name,
                 None if forced.done() else timeout,
             )
-        await self._until_exited(stubborn, timeout, forced)  # reaped: no zombie, even as PID 1
-        for child in children:
-            child.transport.close()
 
     def _send(self, child: _Child, sig: Optional[int]) -> None:
         """``sig``, or the kill for None.  On POSIX through os.kill, as uvloop does: asyncio's

@@ -24,18 +24,18 @@ def stop_soon() -> None:
 
 def test_the_work_goes_on_when_the_stop_cancels_the_task_awaiting_it(loop_name: str) -> None:
     events: list[str] = []
-    release = asyncio.Event()
 
-    async def commit() -> str:
+    async def commit(release: asyncio.Event) -> str:
         await release.wait()
         events.append("committed")
         return "done"
 
     async def main() -> None:
         aioboot.on_shutdown(lambda: events.append("hook"))
+        release = asyncio.Event()  # made in the loop: 3.9's binds to the loop current when made
         stop_soon()
         try:
-            await aioboot.shutdown_waits_for(commit())
+            await aioboot.shutdown_waits_for(commit(release))
         finally:
             events.append("main cancelled")
             asyncio.get_running_loop().call_soon(release.set)
@@ -107,16 +107,15 @@ def test_work_that_outlasts_the_timeout_is_cancelled_and_named(
 def test_a_failure_once_nobody_awaits_is_reported_once(
     loop_name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    release = asyncio.Event()
-
-    async def commit() -> None:
+    async def commit(release: asyncio.Event) -> None:
         await release.wait()
         raise ConnectionError("database went away")
 
     async def main() -> None:
+        release = asyncio.Event()
         stop_soon()
         try:
-            await aioboot.shutdown_waits_for(commit())
+            await aioboot.shutdown_waits_for(commit(release))
         finally:
             asyncio.get_running_loop().call_soon(release.set)
 
