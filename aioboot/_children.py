@@ -25,10 +25,11 @@ logger = logging.getLogger("aioboot")
 
 _METHODS = ("subprocess_exec", "subprocess_shell")
 
-# Windows' process creation flags (subprocess defines them on Windows only).
+# Windows' process creation flags and console event, which subprocess and signal define on Windows
+# only: the Windows path is also tested on Linux.
 CREATE_NEW_PROCESS_GROUP = 0x200
 DETACHED_PROCESS = 0x8
-_CTRL_BREAK_EVENT = int(getattr(signal, "CTRL_BREAK_EVENT", 1))
+CTRL_BREAK_EVENT = 1
 
 # How often a stopping child's exit is looked for: from 1 ms (a child that exits on SIGTERM at
 # once is seen at once) doubling to 50 ms (a long wait costs a few callbacks a second).
@@ -58,9 +59,7 @@ def how_to_stop(options: dict[str, Any], windows: bool) -> Optional[Stopping]:
         if flags & DETACHED_PROCESS:
             return None
         if flags & CREATE_NEW_PROCESS_GROUP:
-            return Stopping(
-                int(getattr(signal, "CTRL_BREAK_EVENT", 1)), "CTRL_BREAK_EVENT", "TerminateProcess"
-            )
+            return Stopping(CTRL_BREAK_EVENT, "CTRL_BREAK_EVENT", "TerminateProcess")
         return Stopping(None, "", "TerminateProcess")
     if options.get("start_new_session") or options.get("process_group") is not None:
         return None
@@ -69,7 +68,7 @@ def how_to_stop(options: dict[str, Any], windows: bool) -> Optional[Stopping]:
 
 class _Child(NamedTuple):
     transport: asyncio.SubprocessTransport
-    command: Sequence[object]  # the program and its arguments, or the shell's command line
+    command: Sequence[Any]  # the program and its arguments (str, bytes or paths), or a shell's line
     stopping: Stopping
 
     @property
@@ -80,7 +79,7 @@ class _Child(NamedTuple):
         if len(self.command) == 1 and isinstance(self.command[0], (str, bytes)):
             line = os.fsdecode(self.command[0])  # subprocess_shell's command line, as written
         else:
-            line = shlex.join(os.fsdecode(arg) for arg in self.command)  # type: ignore[arg-type]
+            line = shlex.join(os.fsdecode(arg) for arg in self.command)
         return f"child process {self.transport.get_pid()} ({line})"
 
 
@@ -113,9 +112,7 @@ class ChildProcesses:
 
     def _noting(self, start: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         @functools.wraps(start)
-        async def noting(
-            protocol_factory: Callable[[], Any], *command: object, **options: Any
-        ) -> Any:
+        async def noting(protocol_factory: Callable[[], Any], *command: Any, **options: Any) -> Any:
             transport, protocol = await start(protocol_factory, *command, **options)
             stopping = how_to_stop(options, self._windows)
             if stopping is not None:
