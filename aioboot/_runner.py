@@ -637,9 +637,10 @@ class _WholeCallRunner(Runner):
 
 class RunControl:
     """What aioboot's module-level functions (``stop_future()``, ``request_stop()``,
-    ``is_stopping()``, ``on_shutdown()``, ``on_reload()``, ``call_later()``) may do to the run
-    they find with :func:`current_run`, :func:`run_for_this_thread` or :func:`any_run_stopping`:
-    the one interface between them and a :class:`Runner`."""
+    ``is_stopping()``, ``on_shutdown()``, ``shutdown_waits_for()``, ``on_reload()``,
+    ``call_later()``) may do to the run they find with :func:`current_run`,
+    :func:`run_for_this_thread` or :func:`any_run_stopping`: the one interface between them and a
+    :class:`Runner`."""
 
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
