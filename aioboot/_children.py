@@ -14,10 +14,9 @@ import asyncio
 import functools
 import logging
 import os
-import shlex
 import signal
 import sys
-from typing import Any, Awaitable, Callable, NamedTuple, Optional, Sequence
+from typing import Any, Awaitable, Callable, Optional, Sequence
 
 from . import _report
 
@@ -37,12 +36,23 @@ _FIRST_LOOK = 0.001
 _LAST_LOOK = 0.05
 
 
-class Stopping(NamedTuple):
-    """How one child is stopped on this platform."""
+class Stopping:
+    """How one child is stopped on this platform: ``ask``, the signal that asks it to stop (None:
+    there is no way to ask), and what the request and the kill are called in the report.  (Plain
+    classes here, not NamedTuples: this module is imported by every run, and a NamedTuple's
+    class costs a hundred times more to make.)"""
 
-    ask: Optional[int]  # the signal that asks it to stop; None: there is no way to ask
-    ask_name: str
-    kill_name: str
+    __slots__ = ("ask", "ask_name", "kill_name")
+
+    def __init__(self, ask: Optional[int], ask_name: str, kill_name: str) -> None:
+        self.ask = ask
+        self.ask_name = ask_name
+        self.kill_name = kill_name
+
+
+_POSIX = Stopping(signal.SIGTERM, "SIGTERM", "SIGKILL")
+_WINDOWS_OWN_GROUP = Stopping(CTRL_BREAK_EVENT, "CTRL_BREAK_EVENT", "TerminateProcess")
+_WINDOWS = Stopping(None, "", "TerminateProcess")
 
 
 def how_to_stop(options: dict[str, Any], windows: bool) -> Optional[Stopping]:
@@ -58,18 +68,23 @@ def how_to_stop(options: dict[str, Any], windows: bool) -> Optional[Stopping]:
         flags = int(options.get("creationflags") or 0)
         if flags & DETACHED_PROCESS:
             return None
-        if flags & CREATE_NEW_PROCESS_GROUP:
-            return Stopping(CTRL_BREAK_EVENT, "CTRL_BREAK_EVENT", "TerminateProcess")
-        return Stopping(None, "", "TerminateProcess")
+        return _WINDOWS_OWN_GROUP if flags & CREATE_NEW_PROCESS_GROUP else _WINDOWS
     if options.get("start_new_session") or options.get("process_group") is not None:
         return None
-    return Stopping(signal.SIGTERM, "SIGTERM", "SIGKILL")
+    return _POSIX
 
 
-class _Child(NamedTuple):
-    transport: asyncio.SubprocessTransport
-    command: Sequence[Any]  # the program and its arguments (str, bytes or paths), or a shell's line
-    stopping: Stopping
+class _Child:
+    __slots__ = ("command", "stopping", "transport")
+
+    def __init__(
+        self, transport: asyncio.SubprocessTransport, command: Sequence[Any], stopping: Stopping
+    ) -> None:
+        self.transport = transport
+        self.command = (
+            command  # the program and its arguments (str, bytes, paths), or a shell's line
+        )
+        self.stopping = stopping
 
     @property
     def running(self) -> bool:
@@ -79,6 +94,8 @@ class _Child(NamedTuple):
         if len(self.command) == 1 and isinstance(self.command[0], (str, bytes)):
             line = os.fsdecode(self.command[0])  # subprocess_shell's command line, as written
         else:
+            import shlex  # for a report: not paid for by a run that needs none
+
             line = shlex.join(os.fsdecode(arg) for arg in self.command)
         return f"child process {self.transport.get_pid()} ({line})"
 
