@@ -10,25 +10,24 @@ shell, with nothing to install, so this runs wherever the suite runs on Linux or
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import pty
 import select
 import shlex
 import shutil
 import signal
 import subprocess
-import sys
-import termios
 import time
 from collections.abc import Iterator
 
 import pytest
 from conftest import CHILD_TIMEOUT, CLI_TARGETS, LOOPS, PYTHON, child_env
 
+fcntl = pytest.importorskip("fcntl", reason="POSIX terminals and job control")
+pty = pytest.importorskip("pty", reason="POSIX terminals and job control")
+termios = pytest.importorskip("termios", reason="POSIX terminals and job control")
+
 pytestmark = [
     pytest.mark.timeout(60),
-    pytest.mark.skipif(sys.platform == "win32", reason="POSIX terminals and job control"),
     pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash"),
 ]
 
