@@ -8,8 +8,9 @@ exception that nobody retrieved.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Awaitable, Callable, Optional, TypeVar
 
+from ._callables import close_unawaited
 from ._runner import Runner, any_run_stopping, current_run, run, run_for_this_thread
 
 __version__ = "0.1.0"
@@ -28,6 +29,7 @@ __all__ = [
     "ready",
     "request_stop",
     "run",
+    "shutdown_waits_for",
     "stop_future",
     "wait_any",
 ]
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from ._wait_any import wait_any
 
 HookT = TypeVar("HookT", bound=Callable[[], object])
+T = TypeVar("T")
 
 # Imported when first used: a program pays at start-up only for what every run needs.
 _LAZY = {
@@ -151,3 +154,29 @@ def on_reload(callback: HookT) -> HookT:
     """
     current_run("on_reload()").add_reload_callback(callback)
     return callback
+
+
+def shutdown_waits_for(aw: Awaitable[T]) -> asyncio.Future[T]:
+    """Run ``aw`` (a coroutine, task or future) as work the stop does not cancel: a commit or a
+    flush that must complete even when the program is told to stop.
+
+    Returns a future of its outcome: await it for its result or exception.  Cancelling that
+    future, or a task awaiting it (as the stop cancels main), does not cancel ``aw``, which goes on
+    as a task of its own; a failure that comes once nobody awaits the future any more is reported
+    like any task exception nobody retrieved.
+
+    The shutdown waits for it first, before the shutdown hooks and the cancellation of the
+    remaining tasks, at most ``shutdown_timeout`` seconds (``None``: as long as it takes; a forced
+    exit: not at all); then it is cancelled and named, with where it is suspended, as a task that
+    refused to stop.  Work handed over once that wait is over (from a hook, or from a task being
+    cancelled) is still not cancelled with its awaiter, but the shutdown waits for it only as long
+    as for the task awaiting it.
+
+    Raises ``RuntimeError`` outside :func:`run`'s loop thread (``aw``, a coroutine, is closed).
+    """
+    try:
+        control = current_run("shutdown_waits_for()")
+    except RuntimeError:
+        close_unawaited(aw)
+        raise
+    return control.shutdown_waits_for(aw)

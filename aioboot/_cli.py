@@ -15,7 +15,6 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, Optional
 
-from . import run
 from ._arguments import (
     checked_drain_delay,
     checked_eager_tasks,
@@ -27,6 +26,7 @@ from ._cli_exit import UsageError, exit_status, register_ending_by_signal, say
 from ._cli_options import LaunchOptions, child_launcher_args, parse_options, split_argv
 from ._cli_target import import_target, make_cwd_importable, parse_target
 from ._loops import choose_loop
+from ._runner import run_program
 from ._stop import SignalExit
 
 
@@ -55,7 +55,7 @@ def _launch(options: LaunchOptions, program_args: list[str]) -> object:
     # (basicConfig does nothing once the root logger has a handler).
     if options.log_level is not None:
         logging.basicConfig(level=options.log_level)
-    return run(
+    return run_program(
         as_coroutine(func(), func),
         loop=options.loop,
         debug=options.debug,

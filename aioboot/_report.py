@@ -116,14 +116,33 @@ def report_failed_step(loop: asyncio.AbstractEventLoop, step: str, task: asyncio
     )
 
 
-def report_stuck_tasks(tasks: list[asyncio.Task[Any]], waited: float | None) -> None:
+def report_stuck_tasks(
+    tasks: list[asyncio.Task[Any]],
+    waited: float | None,
+    outcome: str = "after being cancelled; abandoning it",
+) -> None:
     for task in tasks:
         logger.error(
-            "%s did not finish %s after being cancelled; abandoning it. Suspended at:\n%s",
+            "%s did not finish %s %s. Suspended at:\n%s",
             task_label(task),
             _within(waited),
+            outcome,
             where_suspended(task).rstrip("\n"),
         )
+
+
+def report_killed_child(
+    child: str, asked_with: str, killed_with: str, waited: float | None
+) -> None:
+    """A child process the shutdown had to kill: it did not exit when asked, or (a Windows child
+    outside its own process group) could not be asked."""
+    if not asked_with:
+        why = "could not be asked to stop (not started with CREATE_NEW_PROCESS_GROUP)"
+    elif waited is None:
+        why = f"had not exited on {asked_with} before the forced exit"
+    else:
+        why = f"did not exit within {waited:g} s of {asked_with}"
+    logger.error("%s %s; killed it (%s)", child, why, killed_with)
 
 
 def report_stuck_jobs(

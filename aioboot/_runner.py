@@ -49,6 +49,7 @@ from ._callables import (
     gives_awaitable,
     why_not_async,
 )
+from ._children import ChildProcesses
 from ._executor import DaemonThreadPool
 from ._loops import ChosenLoop, LoopFactory, LoopSpec, choose_loop, make_loop, running_loop
 from ._shutdown import Cancellable, HeldTasks, Shutdown
@@ -162,8 +163,10 @@ def run(
       is cancelled, or its stop future resolved, only that many seconds later, so that a health
       check reports not-ready while requests are still served.  Ctrl-C never drains, and ends a
       drain under way at once.
-    * **A bounded shutdown**, in a fixed order: :func:`aioboot.on_shutdown` hooks, then every
-      remaining task cancelled, async generators finalised, the default executor shut down, and
+    * **A bounded shutdown**, in a fixed order: work given to :func:`aioboot.shutdown_waits_for`
+      waited for, :func:`aioboot.on_shutdown` hooks, then every remaining task cancelled, async
+      generators finalised, child processes the program started through the loop and left
+      running stopped (SIGTERM, then SIGKILL) and reaped, the default executor shut down, and
       the report of task exceptions nobody retrieved.  Each wait is bounded by
       ``shutdown_timeout`` seconds (``None``: unbounded); whatever refuses to stop is named.
     * ``stop_on_error=True`` stops the run at the first task that fails unobserved, and raises
@@ -182,9 +185,10 @@ def run(
       ``eager_start=True`` if it takes that argument or ``**kwargs``; see the docs' "Eager tasks".
 
     Outcome: main's result, or the exception it raised.  When a stop signal ended the run:
-    ``KeyboardInterrupt`` for SIGINT, ``SystemExit(128 + N)`` for another signal N (the
-    ``python -m aioboot`` launcher ends its process by the signal itself); a main that awaited
-    :func:`aioboot.stop_future` and returned keeps its own outcome.  A ``KeyboardInterrupt`` or
+    ``KeyboardInterrupt`` for SIGINT, ``SystemExit(128 + N)`` for another signal N; a main that
+    awaited :func:`aioboot.stop_future` and returned keeps its own outcome, as under
+    :func:`asyncio.run` (the ``python -m aioboot`` launcher, which owns its process, ends it by
+    the signal either way, unless main returned an ``int``).  A ``KeyboardInterrupt`` or
     ``SystemExit`` raised by a task is raised after the shutdown.
 
     Raises ``RuntimeError`` when called from a running event loop (``main`` is closed unrun),
@@ -192,31 +196,31 @@ def run(
     (asyncio's own wording) and for a bad option (the message names it; eager tasks before
     Python 3.12.5 are a ``ValueError`` naming the version).
     """
-    try:
-        _refuse_running_loop("aioboot.run()")  # first, as asyncio.run checks it before main
-    except RuntimeError:
-        close_unawaited(main)
-        raise
-    coro = main_coroutine(main, "aioboot.run()")
-    try:
-        runner = _WholeCallRunner(
-            loop=loop,
-            debug=debug,
-            shutdown_timeout=shutdown_timeout,
-            stop_on_error=stop_on_error,
-            handle_signals=handle_signals,
-            loop_factory=loop_factory,
-            stall_warning=stall_warning,
-            heartbeat_file=heartbeat_file,
-            drain_delay=drain_delay,
-            eager_tasks=eager_tasks,
-        )
-        runner.get_loop()  # now, so that a failure to make it closes the coroutine
-    except BaseException:
-        close_unawaited(coro)
-        raise
+    runner, coro = _WholeCallRunner.for_main(
+        main,
+        loop=loop,
+        debug=debug,
+        shutdown_timeout=shutdown_timeout,
+        stop_on_error=stop_on_error,
+        handle_signals=handle_signals,
+        loop_factory=loop_factory,
+        stall_warning=stall_warning,
+        heartbeat_file=heartbeat_file,
+        drain_delay=drain_delay,
+        eager_tasks=eager_tasks,
+    )
     with runner:
         return runner.run(coro)
+
+
+def run_program(main: Main[Any], **options: Any) -> object:
+    """:func:`run` for the launcher, which ends its process as the run ended: once a stop signal
+    came, main's return value gives way to that signal's exit unless it is an ``int``
+    (:meth:`RunState.program_exit <aioboot._stop.RunState.program_exit>`)."""
+    runner, coro = _WholeCallRunner.for_main(main, **options)
+    with runner:
+        value = runner.run(coro)
+    return runner.program_outcome(value)
 
 
 def main_coroutine(main: Main[T], caller: str) -> Coroutine[Any, Any, T]:
@@ -348,6 +352,7 @@ class Runner:
         self._held: Optional[HeldTasks] = None
         self._state: Optional[RunState] = None  # how the runs end
         self._task_factory: Optional[TaskFactorySlot] = None
+        self._children: Optional[ChildProcesses] = None
         self._notifier: Optional[Notifier] = None
         self._heartbeat: Optional[Heartbeat] = None
         self._watcher: Optional[_Watcher] = None
@@ -470,8 +475,10 @@ class Runner:
         timeout = self._options.shutdown_timeout
         self._held = HeldTasks(loop)
         self._state = RunState(loop, timeout, self._held, self._notifier, self._options.drain_delay)
+        self._children = ChildProcesses(loop)
+        self._children.install()
         self._shutdown = Shutdown(
-            loop, timeout, executor, self._state.forced, self._held, self._notifier
+            loop, timeout, executor, self._state.forced, self._held, self._children, self._notifier
         )
         self._task_factory = self._own_task_factory(loop)
         self._watcher = _Watcher(loop, self._options, self._on_signal, self._on_hangup)
@@ -501,6 +508,8 @@ class Runner:
             if self._shutdown is not None:
                 self._shutdown.let_go_of_leftovers()
             self._require_watcher().stop()
+            if self._children is not None:
+                self._children.uninstall()
             if self._task_factory is not None:
                 self._task_factory.uninstall()
             if self._notifier is not None:
@@ -628,12 +637,40 @@ class _WholeCallRunner(Runner):
 
     _watches_until_closed = True
 
+    @classmethod
+    def for_main(
+        cls, main: Main[T], **options: Any
+    ) -> tuple[_WholeCallRunner, Coroutine[Any, Any, T]]:
+        """A runner with its loop made, and main's coroutine; on any error, main is closed."""
+        try:
+            _refuse_running_loop("aioboot.run()")  # first, as asyncio.run checks it before main
+        except RuntimeError:
+            close_unawaited(main)
+            raise
+        coro = main_coroutine(main, "aioboot.run()")
+        try:
+            runner = cls(**options)
+            runner.get_loop()  # now, so that a failure to make it closes the coroutine
+        except BaseException:
+            close_unawaited(coro)
+            raise
+        return runner, coro
+
+    def program_outcome(self, value: object) -> object:
+        """Once closed: ``value``, or raised, the exit that a stop signal gives the process."""
+        assert self._state is not None
+        failure = self._state.program_exit(value)
+        if failure is not None:
+            raise failure
+        return value
+
 
 class RunControl:
     """What aioboot's module-level functions (``stop_future()``, ``request_stop()``,
-    ``is_stopping()``, ``on_shutdown()``, ``on_reload()``, ``call_later()``) may do to the run
-    they find with :func:`current_run`, :func:`run_for_this_thread` or :func:`any_run_stopping`:
-    the one interface between them and a :class:`Runner`."""
+    ``is_stopping()``, ``on_shutdown()``, ``shutdown_waits_for()``, ``on_reload()``,
+    ``call_later()``) may do to the run they find with :func:`current_run`,
+    :func:`run_for_this_thread` or :func:`any_run_stopping`: the one interface between them and a
+    :class:`Runner`."""
 
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
@@ -666,6 +703,9 @@ class RunControl:
 
     def add_reload_callback(self, callback: Callable[[], object]) -> None:
         self._runner._reload_callbacks().add(callback)
+
+    def shutdown_waits_for(self, aw: Awaitable[T]) -> asyncio.Future[T]:
+        return self._runner._require_shutdown().waits_for(aw)
 
     def cancel_on_shutdown(self, pending: Cancellable) -> None:
         self._runner._require_shutdown().cancel_on_start(pending)

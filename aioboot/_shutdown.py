@@ -1,8 +1,8 @@
 """The ordered, bounded shutdown that ``Runner.close()`` runs (docs/explanation/shutdown.md).
 
-It owns what outlives a single ``run()`` call: the shutdown hooks, the scheduled calls to cancel and
-the default executor.  Whether the exit has been forced is the run state's (``_stop``): a forced
-exit ends every wait at once.
+It owns what outlives a single ``run()`` call: the work it waits for, the shutdown hooks, the
+scheduled calls to cancel, the child processes to stop and the default executor.  Whether the
+exit has been forced is the run state's (``_stop``): a forced exit ends every wait at once.
 """
 
 from __future__ import annotations
@@ -14,14 +14,27 @@ import inspect
 import logging
 import warnings
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator, Optional, Protocol, Sequence
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Awaitable,
+    Callable,
+    Iterator,
+    Optional,
+    Protocol,
+    Sequence,
+    TypeVar,
+)
 
 from . import _report, _task_failures
 from ._callables import close_unawaited
+from ._children import ChildProcesses
 from ._executor import DaemonThreadPool, shutdown_in_background
 
 if TYPE_CHECKING:
     from ._notify import Notifier
+
+T = TypeVar("T")
 
 logger = logging.getLogger("aioboot")
 
@@ -57,8 +70,9 @@ class HeldTasks:
 
 
 class Shutdown:
-    """The shutdown of one loop: hooks, then leftover tasks, async generators, the executor and
-    the report of lost task exceptions, each wait bounded by ``timeout`` (None: unbounded)."""
+    """The shutdown of one loop: the work it waits for, hooks, then leftover tasks, async
+    generators, child processes, the executor and the report of lost task exceptions, each wait
+    bounded by ``timeout`` (None: unbounded)."""
 
     def __init__(
         self,
@@ -67,11 +81,13 @@ class Shutdown:
         executor: DaemonThreadPool,
         forced: asyncio.Future[None],
         held: HeldTasks,
+        children: ChildProcesses,
         notifier: Optional[Notifier] = None,
     ) -> None:
         self._loop = loop
         self._timeout = timeout
         self._executor = executor
+        self._children = children
         self._forced = forced  # done once the exit is forced
         self._held = held
         self._notifier = notifier
@@ -82,6 +98,7 @@ class Shutdown:
         self._hooks: list[Callable[[], object]] = []
         self._hooks_done = False
         self._cancel_on_start: set[Cancellable] = set()
+        self._awaited: set[asyncio.Future[Any]] = set()  # shutdown_waits_for()'s work
 
     # -- what the run registers while it runs ----------------------------------------------------
 
@@ -103,6 +120,17 @@ class Shutdown:
 
     def forget(self, pending: Cancellable) -> None:
         self._cancel_on_start.discard(pending)
+
+    def waits_for(self, aw: Awaitable[T]) -> asyncio.Future[T]:
+        """``aw`` as a task the shutdown waits for, and a future of its outcome that can be
+        cancelled without cancelling it.  Unlike ``asyncio.shield``, a failure that comes once the
+        future was cancelled is left unretrieved on the task, so the run reports it."""
+        work = asyncio.ensure_future(aw, loop=self._loop)
+        self._awaited.add(work)
+        work.add_done_callback(self._awaited.discard)
+        outcome: asyncio.Future[T] = self._loop.create_future()
+        work.add_done_callback(lambda _: _pass_on(work, outcome))
+        return outcome
 
     # -- the shutdown ----------------------------------------------------------------------------
 
@@ -169,17 +197,44 @@ class Shutdown:
     async def _steps(self) -> None:
         """The documented order; each step is logged at debug level and, under a service
         manager, announced with the time it may take."""
+        if self._awaited:
+            self._announce("waiting for the work shutdown_waits_for() was given")
+            await self._finish_awaited_work()
         self._announce("running shutdown hooks")
         await self._run_hooks()
         self._announce("cancelling remaining tasks")
         await self._cancel_leftover_tasks()
         self._announce("finalizing async generators")
         await self._bounded(self._loop.shutdown_asyncgens(), "finalizing async generators")
+        children = self._children.left_running()
+        if children:
+            self._announce("stopping the child processes left running")
+            await self._children.stop(children, self._timeout, self._forced)
         self._announce("shutting the default executor down")
         await self._shut_executor_down()
         announce_step(self._notifier, "reporting unretrieved task exceptions", None)
         for task in _task_failures.unretrieved_failures(self._loop):
             _report.report_unretrieved(self._loop, task)
+
+    async def _finish_awaited_work(self) -> None:
+        """Wait for it (and for work it hands on meanwhile) until the timeout; then cancel what is
+        left and name it, as a task that refused to stop.  The cancellation of the remaining
+        tasks, later, waits for it to end."""
+        deadline = self._deadline()
+        while True:
+            work = [w for w in self._awaited if not w.done()]
+            if not work:
+                return
+            if not await self._wait_all(work, deadline):
+                late = [w for w in self._awaited if not w.done()]
+                _report.report_stuck_tasks(
+                    [w for w in late if isinstance(w, asyncio.Task)],
+                    self._waited(),
+                    "(aioboot.shutdown_waits_for); cancelling it",
+                )
+                for pending in late:
+                    pending.cancel()
+                return
 
     async def _run_hooks(self) -> None:
         """Last registered, first run; a hook registered by a hook runs next."""
@@ -292,6 +347,19 @@ class Shutdown:
 
     def _waited(self) -> Optional[float]:
         return None if self._forced.done() else self._timeout
+
+
+def _pass_on(work: asyncio.Future[T], outcome: asyncio.Future[T]) -> None:
+    if outcome.done():
+        return  # its awaiter was cancelled: a failure stays on ``work``, unretrieved, reported
+    if work.cancelled():
+        outcome.cancel()
+        return
+    failure = work.exception()
+    if failure is not None:
+        outcome.set_exception(failure)
+    else:
+        outcome.set_result(work.result())
 
 
 def _close_abandoned(task: asyncio.Task[Any]) -> None:

@@ -31,6 +31,11 @@ logger = logging.getLogger("aioboot")
 
 _TASKS_COUNT_CANCELS = sys.version_info >= (3, 11)  # Task.cancelling()/uncancel()
 
+# How long a stop runs before "Ctrl-C again to force the exit" is worth saying: a stop that is over
+# sooner needs no hint, and one that was over before its signal came (a server that held the signal
+# and re-raised it once done) must not get one.
+FORCE_HINT_DELAY = 0.5
+
 
 class SignalExit(SystemExit):
     """``exit(128 + N)`` because signal N stopped the run; the launcher, which owns its process,
@@ -87,6 +92,7 @@ class RunState:
         # A KeyboardInterrupt or SystemExit a task raised in the phase that is ending.
         self._escaped: Optional[BaseException] = None
         self._calls = 0  # how many run() calls have begun
+        self._force_hint: Optional[asyncio.TimerHandle] = None
         self._new_request()
 
     def _new_request(self) -> None:
@@ -102,6 +108,7 @@ class RunState:
         self._cancels = 0  # how many times this request cancelled main
         self._main_deadline: Optional[asyncio.TimerHandle] = None
         self._drain_end: Optional[asyncio.TimerHandle] = None
+        self._drop_force_hint()
 
     # -- the phases ------------------------------------------------------------------------------
 
@@ -130,6 +137,7 @@ class RunState:
 
     def end_shutdown(self, escaped: Optional[BaseException]) -> None:
         self._escaped = escaped
+        self._drop_force_hint()
 
     def is_stopping(self) -> bool:
         """True from the stop request on (this call's, or a late one) until the next call begins,
@@ -155,7 +163,6 @@ class RunState:
         is only noted, during a drain too."""
         name = signal_name(signum)
         forcing = signum in forcing_signals()
-        key = "Ctrl-Break" if name == "SIGBREAK" else "Ctrl-C"
         if not self._requested:
             # First: logging allocates, and may run a garbage collection.
             self.request(signum, drain=not forcing)
@@ -166,13 +173,13 @@ class RunState:
                     self._drain_delay,
                 )
             else:
-                hint = f" ({key} again to force the exit)" if forcing else ""
-                logger.warning("received %s: stopping%s", name, hint)
+                logger.warning("received %s: stopping", name)
+                if forcing:
+                    self._hint_at_forcing_later(name)
         elif forcing and self.phase is Phase.DRAINING:
             self.signum = signum
-            logger.warning(
-                "received %s while draining: stopping now (%s again to force)", name, key
-            )
+            logger.warning("received %s while draining: stopping now", name)
+            self._hint_at_forcing_later(name)
             self._end_drain()
         elif forcing:
             self._force(signum)
@@ -256,9 +263,23 @@ class RunState:
         if self.forced_by is not None:
             return
         logger.warning("%s while stopping: forcing the exit", signal_name(signum))
+        self._drop_force_hint()
         self.forced_by = signum
         self._forced_in = self.phase
         self.forced.set_result(None)
+
+    def _hint_at_forcing_later(self, name: str) -> None:
+        """Say how to force the exit only if the stop is still going on after FORCE_HINT_DELAY:
+        said at once, it would often come after everything was over."""
+        key = "Ctrl-Break" if name == "SIGBREAK" else "Ctrl-C"
+        self._force_hint = self._loop.call_later(
+            FORCE_HINT_DELAY, logger.warning, "still stopping (%s again to force the exit)", key
+        )
+
+    def _drop_force_hint(self) -> None:
+        if self._force_hint is not None:
+            self._force_hint.cancel()
+            self._force_hint = None
 
     def _main_overran(self) -> None:
         logger.warning(
@@ -285,6 +306,8 @@ class RunState:
         4. a call: the failure that stopped it (``stop_on_error``); a RuntimeError if the loop
            stopped before main completed; the exit of the signal whose stop ended main (a Ctrl-C
            that cut a drain short made the stop its own); else main's own outcome.
+
+        The launcher adds a fifth, :meth:`program_exit`.
         """
         closing = self.phase is Phase.SHUTTING_DOWN
         main = self.main
@@ -305,6 +328,15 @@ class RunState:
         if self.signum is not None and self._ended_by_signal(main):
             return exit_for_signal(self.signum)
         return None
+
+    def program_exit(self, value: object) -> Optional[BaseException]:
+        """5. The launcher's rule, once the shutdown is over and ``run()`` returned ``value``
+        (main awaited ``stop_future()``, or the signal came during the shutdown): the launcher
+        owns its process, so a run that a stop signal asked to stop ends by it, unless main
+        returned an ``int``, its own exit status."""
+        if self.signum is None or isinstance(value, int):
+            return None
+        return exit_for_signal(self.signum)
 
     def result(self) -> Any:
         main, self.main = self.main, None

@@ -5,6 +5,10 @@ asyncio.run and uvloop.run SIGINT (the only signal they handle).
 The child also stamps the moment run() returned or raised, which splits the latency into the
 runner's shutdown and the interpreter's teardown; one extra aioboot run is profiled with cProfile
 from READY to the end of run().
+
+Then what the shutdown's care for child processes and the delayed "Ctrl-C again" hint cost:
+aioboot as it is against aioboot patched without them (``experiments/patched.py``), stopped with
+K child processes left running, and what noting each child costs when it starts.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from harness import (
+    BENCH_DIR,
     RUNNER_LABELS,
     Child,
     ChildFailed,
@@ -32,6 +37,7 @@ from harness import (
     column,
     interleaved,
     n_label,
+    time_child,
 )
 
 KEY = "shutdown"
@@ -159,7 +165,7 @@ def measure(cfg: Config) -> List[Section]:
     )
     if "aioboot" in runners:
         latency.notes.append(_profile(cfg))
-    return [latency, split]
+    return [latency, split, *_measure_children(cfg)]
 
 
 def _targets(latency: Section, runners: List[str]) -> List[Target]:
@@ -206,3 +212,106 @@ def _profile(cfg: Config) -> str:
         f"of run() (profiling inflates it: {1000 * (run.returned_at - run.signalled_at):.0f} ms "
         "here), top functions by own time:\n\n```text\n" + body.rstrip() + "\n```"
     )
+
+
+# -- child processes and the force hint -----------------------------------------------------------
+
+PATCHED = str(BENCH_DIR / "experiments" / "patched.py")
+WITHOUT = "no-child-tracking,no-force-hint"
+CHILDREN = 10  # sleep 3600, left running when the signal comes
+SPAWNS = 20  # true, started and awaited one after the other
+AIOBOOT = RUNNER_LABELS["aioboot"]
+UNPATCHED = f"{AIOBOOT} (as it is)"
+PATCHED_LABEL = f"{AIOBOOT} patched: no child tracking, no force hint"
+
+
+def _stop_with_children(cfg: Config, changes: str, k: int, sig: signal.Signals) -> Trial:
+    def trial() -> Dict[str, float]:
+        args = [PATCHED, changes, "children.py", "aioboot", str(k), "wait"]
+        with Child(cfg, args, timeout=TIMEOUT) as child:
+            ready = child.read_line().split()
+            if ready[:1] != ["READY"]:
+                raise child.failure(f"expected READY, got {' '.join(ready)!r}")
+            pids = [int(pid) for pid in ready[1:]]
+            try:
+                signalled_at = time.monotonic()
+                os.kill(child.proc.pid, sig)
+                exited_at = child.wait()
+                child.check_status(STOPPED_STATUS["asyncio" if sig == signal.SIGINT else "aioboot"])
+            finally:
+                left = _kill(pids)
+            if changes == "none" and left:
+                raise child.failure(f"left {left} of its {k} children running")
+            return {"exit_ms": (exited_at - signalled_at) * 1000}
+
+    return trial
+
+
+def _kill(pids: List[int]) -> int:
+    """SIGKILL each pid still there; how many were."""
+    left = 0
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            left += 1
+        except ProcessLookupError:
+            pass
+    return left
+
+
+def _spawn(cfg: Config, runner: str, changes: str) -> Trial:
+    def trial() -> Dict[str, float]:
+        args = [PATCHED, changes, "children.py", runner, str(SPAWNS), "spawn"]
+        out = time_child(cfg, args, timeout=TIMEOUT).stdout.split()
+        return {"ms_per_child": float(out[out.index("SPAWNED") + 1]) * 1000 / SPAWNS}
+
+    return trial
+
+
+def _measure_children(cfg: Config) -> List[Section]:
+    cfg.log("shutdown: child processes left running, the force hint, starting a child")
+    cases = {
+        f"K={CHILDREN} children, SIGTERM": (CHILDREN, signal.SIGTERM),
+        "no child, SIGTERM": (0, signal.SIGTERM),
+        "no child, SIGINT (the hint's timer)": (0, signal.SIGINT),
+    }
+    stop_groups = [
+        [
+            (f"{case}|{label}", _stop_with_children(cfg, changes, k, sig))
+            for label, changes in ((UNPATCHED, "none"), (PATCHED_LABEL, WITHOUT))
+        ]
+        for case, (k, sig) in cases.items()
+    ]
+    spawners = [(RUNNER_LABELS["uvloop"], "uvloop", "none"), (UNPATCHED, "aioboot", "none")]
+    spawners.append((f"{AIOBOOT} patched: no child tracking", "aioboot", "no-child-tracking"))
+    spawn_group = [(f"spawn|{label}", _spawn(cfg, r, changes)) for label, r, changes in spawners]
+    samples = interleaved([*stop_groups, spawn_group], cfg.reps(full=7, quick=3), log=cfg.log)
+    stop = Section(
+        "shutdown_children",
+        f"Shutdown with child processes left running (sleep 3600): signal -> exit, aioboot as it "
+        f"is against aioboot without child tracking and force hint (K={CHILDREN} children are "
+        "then orphaned)",
+        "signal -> exit",
+        "ms",
+        higher_is_better=False,
+        baseline=PATCHED_LABEL,
+    )
+    for case in cases:
+        for label in (UNPATCHED, PATCHED_LABEL):
+            stop.add(case, label, column(samples[f"{case}|{label}"], "exit_ms"))
+    spawn = Section(
+        "spawn_child",
+        f"Starting a child: {SPAWNS} `true` children started and awaited one after the other, "
+        "timed inside main",
+        "per child",
+        "ms",
+        higher_is_better=False,
+        baseline=RUNNER_LABELS["uvloop"],
+    )
+    for label, _, _ in spawners:
+        spawn.add(
+            "create_subprocess_exec + wait",
+            label,
+            column(samples[f"spawn|{label}"], "ms_per_child"),
+        )
+    return [stop, spawn]

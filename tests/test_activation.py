@@ -85,7 +85,7 @@ def test_the_passed_sockets_are_served_and_a_child_inherits_neither_them_nor_the
     }
     assert json.loads(ask(web))["count"] == 2
     child.send(signal.SIGTERM)
-    assert child.finish() == 0, child.transcript()
+    assert child.finish() == -signal.SIGTERM, child.transcript()
 
 
 @needs_activate
@@ -97,7 +97,7 @@ def test_sockets_without_names_are_called_unknown(spawn: Spawn) -> None:
     assert seen["by_name"] == {"web": [], "admin": [], "unknown": [0]}
     assert seen["child"] == {"env": {}, "held": []}
     child.send(signal.SIGTERM)
-    assert child.finish() == 0, child.transcript()
+    assert child.finish() == -signal.SIGTERM, child.transcript()
 
 
 # A stand-in for the service manager's last step, as systemd takes it: the listening socket
@@ -132,14 +132,14 @@ def test_a_restart_under_a_socket_held_outside_the_program_refuses_no_connection
         first.wait_for_line("serving")
         assert ask(port, b"Ada\n") == b"hello, Ada\n"
         first.send(signal.SIGTERM)
-        assert first.finish() == 0, first.transcript()
+        assert first.finish() == -signal.SIGTERM, first.transcript()
         # No program runs now; the socket still listens, so the connection waits in its queue.
         with socket.create_connection(("127.0.0.1", port), timeout=CHILD_TIMEOUT) as waiting:
             waiting.sendall(b"Grace\n")
             second = start_activated(spawn, listener, loop_name)
             assert waiting.makefile("rb").readline() == b"hello, Grace\n"
         second.send(signal.SIGTERM)
-        assert second.finish() == 0, second.transcript()
+        assert second.finish() == -signal.SIGTERM, second.transcript()
 
 
 # No service manager passed descriptor 3, but the interpreter may hold it: PyPy 8 keeps libffi's

@@ -509,16 +509,29 @@ def test_a_signal_that_stops_the_target_ends_the_launcher_by_that_signal(
 
 @posix_only
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
-def test_a_target_using_the_stop_future_exits_0_after_a_signal(
+def test_a_target_that_awaited_the_stop_future_and_returned_ends_by_the_signal_too(
     spawn: Spawn, loop_name: str, sig: signal.Signals
 ) -> None:
+    # One exit policy, however main was written: a shell loop around it stops on one Ctrl-C.
     child = launch(spawn, "--loop", loop_name, "signals:with_stop_future")
     child.wait_for_line("READY")
     child.send(sig)
-    assert child.finish() == 0, child.stderr
+    assert child.finish() == -sig, child.stderr
     assert line_after("STOPPED BY ", child) == str(int(sig))
     assert "CLEANUP" in child.lines
     assert "Traceback" not in child.stderr
+
+
+@posix_only
+@pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
+def test_an_int_that_a_stopped_target_returns_is_its_exit_status(
+    spawn: Spawn, sig: signal.Signals
+) -> None:
+    child = launch(spawn, "signals:stops_with_status_3")
+    child.wait_for_line("READY")
+    child.send(sig)
+    assert child.finish() == 3, child.stderr
+    assert "CLEANUP" in child.lines
 
 
 @posix_only
@@ -835,10 +848,10 @@ def test_reload_restarts_the_program_gracefully_when_a_file_changes(
     app.write_text(RELOADED_APP.format(version="third!"))
     pids.append(started(child, "third!"))
 
-    # Ctrl-C: the whole process group gets SIGINT; the program stops once, gracefully, and the
-    # reloader ends with its exit status.
+    # Ctrl-C: the whole process group gets SIGINT; the program stops once, gracefully, and ends
+    # by SIGINT, and so does the reloader.
     os.killpg(child.proc.pid, signal.SIGINT)
-    assert child.finish() == 0, child.stderr
+    assert child.finish() == -signal.SIGINT, child.stderr
     assert child.lines[-1] == f"STOPPED BY {int(signal.SIGINT)}"
     assert len(set(pids)) == 3
     assert_gone(pids)
@@ -861,7 +874,7 @@ def test_reload_ignores_virtual_environments_and_caches(spawn: Spawn, tmp_path: 
     app.write_text(RELOADED_APP.format(version="second"))
     pids.append(started(child, "second"))
     os.killpg(child.proc.pid, signal.SIGINT)
-    assert child.finish() == 0, child.stderr
+    assert child.finish() == -signal.SIGINT, child.stderr
     assert_gone(pids)
     # Written before app.py: had any of them counted, it would be named in this line or in an
     # earlier restart's.
@@ -884,7 +897,7 @@ def test_reload_of_a_file_target_watches_its_directory_and_sigterm_is_passed_on(
     pids.append(started(child, "one"))
     # A supervisor's SIGTERM goes to the reloader alone: it passes it on and waits.
     child.send(signal.SIGTERM)
-    assert child.finish() == 0, child.stderr
+    assert child.finish() == -signal.SIGTERM, child.stderr
     assert child.lines[-1] == f"STOPPED BY {int(signal.SIGTERM)}"
     assert_gone(pids)
     assert "aioboot: src/helper.py changed; restarting" in child.stderr
@@ -924,7 +937,7 @@ def test_reload_dir_chooses_what_is_watched(spawn: Spawn, tmp_path: Path) -> Non
     (conf / "settings.py").write_text("DEBUG = True\n")
     pids.append(started(child, "one"))
     os.killpg(child.proc.pid, signal.SIGINT)
-    assert child.finish() == 0, child.stderr
+    assert child.finish() == -signal.SIGINT, child.stderr
     assert_gone(pids)
     assert [line for line in child.lines if line.startswith("ARGS ")] == [
         'ARGS ["--reload", "--reload-dir", "x"]'

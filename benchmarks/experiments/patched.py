@@ -14,6 +14,8 @@ import runpy
 import sys
 from typing import Callable, Dict
 
+import aioboot._children as children_module
+import aioboot._stop as stop_module
 import aioboot._task_failures as tasks_module
 
 
@@ -26,8 +28,27 @@ def no_sweep() -> None:
     tasks_module.unretrieved_failures = lambda loop: []
 
 
+def no_child_tracking() -> None:
+    """The loop's subprocess methods left as they are: no child is noted, none is stopped at
+    shutdown (what tracking costs, and what the program's exit costs without it)."""
+    if not hasattr(children_module.ChildProcesses, "install"):
+        raise SystemExit("patched.py: aioboot._children.ChildProcesses.install is gone; update it")
+    children_module.ChildProcesses.install = lambda self: None  # type: ignore[method-assign]
+
+
+def no_force_hint() -> None:
+    """No timer for "Ctrl-C again to force the exit" after a first SIGINT."""
+    if not hasattr(stop_module.RunState, "_hint_at_forcing_later"):
+        raise SystemExit(
+            "patched.py: RunState._hint_at_forcing_later is gone; update no_force_hint"
+        )
+    stop_module.RunState._hint_at_forcing_later = lambda self, name: None  # type: ignore[method-assign]
+
+
 CHANGES: Dict[str, Callable[[], None]] = {
     "no-sweep": no_sweep,
+    "no-child-tracking": no_child_tracking,
+    "no-force-hint": no_force_hint,
 }
 
 

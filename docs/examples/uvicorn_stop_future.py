@@ -1,6 +1,6 @@
-"""uvicorn wired to aioboot's stop request, for a main that has more to do around the server and
-returns a value.  uvicorn still takes the signals while it serves; the stop future also resolves
-on ``aioboot.request_stop()``.
+"""uvicorn wired to aioboot's stop request, for a main that has more to do around the server.
+uvicorn still takes the signals while it serves; the stop future also resolves on
+``aioboot.request_stop()``.
 
 Needs ``pip install aioboot-runner uvicorn`` and hello.py (the app) beside it.
 
@@ -29,10 +29,9 @@ async def serve_until_stopped(server: uvicorn.Server) -> None:
     watcher.cancel()
 
 
-async def main() -> int:
+async def main() -> None:
     port = int(os.environ.get("PORT", "8000"))
     await serve_until_stopped(uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port)))
-    return 0
 
 
 if __name__ == "__main__":

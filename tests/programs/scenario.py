@@ -139,6 +139,23 @@ async def own_handler_reraised() -> str:
     return "served"
 
 
+async def waits_for() -> None:
+    """Main awaits work handed to aioboot.shutdown_waits_for(), which ends when a line comes on
+    stdin: the stop cancels main and not the work, which the shutdown waits for before its
+    hooks."""
+
+    async def commit() -> None:
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        say("COMMITTED")
+
+    aioboot.on_shutdown(lambda: say("HOOK"))
+    try:
+        say("READY")
+        await aioboot.shutdown_waits_for(commit())
+    finally:
+        say("CLEANUP")
+
+
 SCENARIOS = {
     f.__name__: f
     for f in (
@@ -150,6 +167,7 @@ SCENARIOS = {
         handlers,
         library_loop_handler,
         own_handler_reraised,
+        waits_for,
     )
 }
 

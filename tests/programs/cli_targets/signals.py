@@ -24,6 +24,12 @@ async def with_stop_future() -> None:
     print("CLEANUP", flush=True)
 
 
+async def stops_with_status_3() -> int:
+    """Awaits the stop request and chooses its exit status, which a signal does not override."""
+    await with_stop_future()
+    return 3
+
+
 async def slow_to_return() -> None:
     """Asks for the stop future but never returns: cancelled after the shutdown timeout."""
     stop = aioboot.stop_future()

@@ -21,7 +21,7 @@ async def on_shutdown(app: web.Application) -> None:
     say("APP SHUTDOWN")
 
 
-async def main() -> int:
+async def main() -> None:
     stop = aioboot.stop_future()
     app = web.Application()
     app.router.add_get("/", slow)
@@ -36,7 +36,6 @@ async def main() -> int:
         say("STOPPING")
     finally:
         await runner.cleanup()
-    return 0
 
 
 if __name__ == "__main__":

@@ -13,14 +13,13 @@ from slow_asgi import asgi_app, listening_socket, port_of, say
 import aioboot
 
 
-async def main() -> int:
+async def main() -> None:
     stop = aioboot.stop_future()
     sock = listening_socket()
     config = Config()
     config.bind = [f"fd://{sock.fileno()}"]
     stop.add_done_callback(lambda _: say("STOPPING"))
     await serve(asgi_app(port_of(sock)), config, shutdown_trigger=lambda: stop)
-    return 0
 
 
 if __name__ == "__main__":

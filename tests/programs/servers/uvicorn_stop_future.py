@@ -1,5 +1,5 @@
 """uvicorn wired to aioboot's stop request: ``should_exit`` is set once the stop future resolves,
-and main returns a value.
+and main returns.
 
     python uvicorn_stop_future.py     or     python -m aioboot uvicorn_stop_future:main
 """
@@ -14,7 +14,7 @@ from slow_asgi import asgi_app, listening_socket, mark_uvicorn_shutdown, port_of
 import aioboot
 
 
-async def main() -> int:
+async def main() -> None:
     stop = aioboot.stop_future()
     sock = listening_socket()
     config = uvicorn.Config(asgi_app(port_of(sock)), lifespan="on", access_log=False)
@@ -28,7 +28,6 @@ async def main() -> int:
     watcher = asyncio.create_task(exit_when_asked())
     await server.serve(sockets=[sock])
     watcher.cancel()
-    return 0
 
 
 if __name__ == "__main__":

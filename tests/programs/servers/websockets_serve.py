@@ -25,7 +25,7 @@ async def slow_echo(connection: ServerConnection) -> None:
             return  # the server closed the connection (1001) while this message was handled
 
 
-async def main() -> int:
+async def main() -> None:
     stop = aioboot.stop_future()
     sock = listening_socket()
     async with serve(slow_echo, sock=sock):
@@ -33,7 +33,6 @@ async def main() -> int:
         await stop
         say("STOPPING")
     say("SERVER CLOSED")
-    return 0
 
 
 if __name__ == "__main__":
