@@ -178,15 +178,14 @@ class ChildProcesses:
             )
 
     def _send(self, child: _Child, sig: Optional[int]) -> None:
-        """``sig``, or the kill for None.  On POSIX through os.kill, as uvloop does: asyncio's
+        """``sig``, or the kill for None, through os.kill, as uvloop sends any signal: asyncio's
         send_signal() polls the child first, and that poll can reap it behind the back of the
-        loop's child watcher, which then reports an unknown child with status 255."""
+        loop's child watcher, which then reports an unknown child with status 255.  On Windows,
+        os.kill sends CTRL_BREAK_EVENT to the child's process group on every loop (winloop's
+        send_signal knows no console event); the kill is the transport's (TerminateProcess)."""
         try:
-            if self._windows:
-                if sig is None:
-                    child.transport.kill()
-                else:
-                    child.transport.send_signal(sig)
+            if sig is None and self._windows:
+                child.transport.kill()
             else:
                 os.kill(child.transport.get_pid(), signal.SIGKILL if sig is None else sig)
         except OSError as exc:  # it exited meanwhile
