@@ -48,7 +48,8 @@ def _complete_registry(loop: asyncio.AbstractEventLoop) -> Optional[weakref.Weak
     elsewhere, and only pending ones can be listed."""
     if sys.implementation.name != "cpython" or sys.version_info >= (3, 14):
         return None
-    if loop.get_task_factory() is not None:
+    # The class's method: a run's task-factory slot shadows the instance's with the program's.
+    if type(loop).get_task_factory(loop) is not None:
         return None
     registry = getattr(asyncio.tasks, "_scheduled_tasks", None)  # 3.12 and 3.13
     if registry is None:
