@@ -6,9 +6,11 @@ exits-on-term`` (``create_subprocess_shell``); with ``CHILDREN_DETACHED=1`` also
 ``exits-on-term`` one started with ``start_new_session=True``.  Each has set its
 signal dispositions before main prints ``CHILDREN <pid> ...`` and waits to be stopped.
 
-At exit (``atexit``: after run() and the whole shutdown, before the launcher ends the process),
-it prints ``GONE <pid>`` for each child that no longer exists (reaped: it was this process's
-child) or ``LEFT <pid>`` for one that still does.
+After run() and the whole shutdown (as a script: when run() returns or raises; under the
+launcher: at exit, ``atexit``, before the launcher ends the process), it prints ``GONE <pid>`` for
+each child that no longer exists (reaped: it was this process's child) or ``LEFT <pid>`` for one
+that still does.  The script does not rely on ``atexit``: PyPy 3.9 runs no atexit handler after
+an uncaught KeyboardInterrupt.
 """
 
 from __future__ import annotations
@@ -64,7 +66,10 @@ def say_which_are_gone() -> None:
             print("LEFT", pid, flush=True)
 
 
-atexit.register(say_which_are_gone)
-
 if __name__ == "__main__":
-    aioboot.run(main(), shutdown_timeout=float(os.environ.get("CHILDREN_TIMEOUT", "0.5")))
+    try:
+        aioboot.run(main(), shutdown_timeout=float(os.environ.get("CHILDREN_TIMEOUT", "0.5")))
+    finally:
+        say_which_are_gone()
+else:
+    atexit.register(say_which_are_gone)
