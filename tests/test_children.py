@@ -84,17 +84,6 @@ def assert_stopped_and_named(child: Child, pids: list[int]) -> None:
     assert f"did not exit within {TIMEOUT} s of SIGTERM; killed it (SIGKILL)" in child.stderr
 
 
-# An open bug, marked so the suite still runs these and shows a pass.
-SIGTERM_UNSEEN_ON_314 = pytest.mark.xfail(
-    sys.version_info >= (3, 14),
-    reason="open bug: on 3.14/3.15 in CI the child that exits on SIGTERM now and then neither "
-    "says it got SIGTERM nor exits within the timeout (it is then killed and reaped); cause not "
-    "found yet",
-    strict=False,
-)
-
-
-@SIGTERM_UNSEEN_ON_314
 @posix_only
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_children_left_running_are_stopped_then_killed_and_reaped(spawn: Spawn, case: Case) -> None:
@@ -115,7 +104,6 @@ def test_children_left_running_are_stopped_then_killed_and_reaped(spawn: Spawn, 
         kill_leftovers(pids)
 
 
-@SIGTERM_UNSEEN_ON_314
 @posix_only
 @pytest.mark.parametrize("loop_name", LOOPS)
 def test_a_child_in_a_session_of_its_own_is_left_alone(spawn: Spawn, loop_name: str) -> None:

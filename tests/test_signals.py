@@ -169,11 +169,6 @@ def test_an_idle_loop_notices_a_signal(
     assert float(noticed.split()[1]) >= ready_at
 
 
-@pytest.mark.xfail(
-    reason="open bug: now and then (2 of about 30 env runs, 3.12 and 3.14, asyncio-loop) the "
-    "SIGINT sent after the run does not end the child within 20 s; cause not found yet",
-    strict=False,
-)
 def test_handlers_are_the_programs_own_again_after_the_run(
     spawn: Spawn, loop_name: str, signal_path: str
 ) -> None:

@@ -184,7 +184,10 @@ def main() -> None:
         # After the run, the process's own handlers must work again (uvloop keeps its handler
         # on a closed loop otherwise, and a later Ctrl-C would be swallowed).
         say("AFTER")
-        time.sleep(60)
+        # Short sleeps: a signal that arrives between say() and a sleep's system call has its
+        # Python handler run only when that sleep ends, and one long sleep would hide it for 60 s.
+        for _ in range(1200):
+            time.sleep(0.05)
 
 
 if __name__ == "__main__":
