@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Awaitable, Callable, Optional, TypeVar
 
-from ._callables import close_unawaited
+from ._arguments import close_unawaited
 from ._runner import Runner, any_run_stopping, current_run, run, run_for_this_thread
 
 __version__ = "0.1.0"

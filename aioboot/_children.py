@@ -1,28 +1,26 @@
-"""The child processes a run started through its loop (``asyncio.create_subprocess_exec``/
-``_shell``, ``loop.subprocess_exec``/``_shell``), and the shutdown step that stops the ones left
-running, so that none outlives the program as an orphan (docs/explanation/shutdown.md).
+"""The shutdown step that stops the child processes a run started through its loop and left
+running, so that none outlives the program as an orphan (docs/explanation/shutdown.md): SIGTERM,
+then SIGKILL once its share of the shutdown budget is spent, each one killed named in the report.
 
-Neither loop says which children it has: asyncio keeps none, uvloop keeps them in a C attribute.
-So the run's loop gets its two subprocess methods shadowed by instance attributes (as the task
-factory is in _task_failures.py) that note each transport they return; nothing else is touched,
-and a program that starts no child pays nothing.
+The run notes its children as they start (``_shutdown.ChildProcesses``); this module is imported
+only by a shutdown that finds one still running.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import signal
 import sys
-from typing import Any, Awaitable, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from . import _report
 
-logger = logging.getLogger("aioboot")
+if TYPE_CHECKING:
+    from ._shutdown import StartedChild
 
-_METHODS = ("subprocess_exec", "subprocess_shell")
+logger = logging.getLogger("aioboot")
 
 # Windows' process creation flags and console event, which subprocess and signal define on Windows
 # only: the Windows path is also tested on Linux.
@@ -38,9 +36,7 @@ _LAST_LOOK = 0.05
 
 class Stopping:
     """How one child is stopped on this platform: ``ask``, the signal that asks it to stop (None:
-    there is no way to ask), and what the request and the kill are called in the report.  (Plain
-    classes here, not NamedTuples: this module is imported by every run, and a NamedTuple's
-    class costs a hundred times more to make.)"""
+    there is no way to ask), and what the request and the kill are called in the report."""
 
     __slots__ = ("ask", "ask_name", "kill_name")
 
@@ -75,85 +71,53 @@ def how_to_stop(options: dict[str, Any], windows: bool) -> Optional[Stopping]:
 
 
 class _Child:
-    __slots__ = ("command", "stopping", "transport")
+    __slots__ = ("started", "stopping", "transport")
 
-    def __init__(
-        self, transport: asyncio.SubprocessTransport, command: Sequence[Any], stopping: Stopping
-    ) -> None:
-        self.transport = transport
-        self.command = (
-            command  # the program and its arguments (str, bytes, paths), or a shell's line
-        )
+    def __init__(self, started: StartedChild, stopping: Stopping) -> None:
+        self.started = started
+        self.transport = started.transport
         self.stopping = stopping
 
     @property
     def running(self) -> bool:
-        return self.transport.get_returncode() is None
+        return self.started.running
 
     def describe(self) -> str:
-        if len(self.command) == 1 and isinstance(self.command[0], (str, bytes)):
-            line = os.fsdecode(self.command[0])  # subprocess_shell's command line, as written
+        command = self.started.command
+        if len(command) == 1 and isinstance(command[0], (str, bytes)):
+            line = os.fsdecode(command[0])  # subprocess_shell's command line, as written
         else:
             import shlex  # for a report: not paid for by a run that needs none
 
-            line = shlex.join(os.fsdecode(arg) for arg in self.command)
+            line = shlex.join(os.fsdecode(arg) for arg in command)
         return f"child process {self.transport.get_pid()} ({line})"
 
 
-class ChildProcesses:
-    """The children started through one loop, noted as they start, until the loop closes."""
+class ChildrenToStop:
+    """The children left running that are the run's to stop: all but those detached on purpose
+    (:func:`how_to_stop`)."""
 
     _windows = sys.platform == "win32"  # tests set it to take the Windows path on Linux
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, left_running: Sequence[StartedChild]
+    ) -> None:
         self._loop = loop
         self._children: list[_Child] = []
-        self._shadowed: list[str] = []
-
-    def install(self) -> None:
-        for name in _METHODS:
-            original = getattr(self._loop, name, None)
-            if not callable(original):
-                continue
-            try:
-                setattr(self._loop, name, self._noting(original))
-            except (AttributeError, TypeError):  # a loop without an instance dict
-                logger.debug("child processes of %r cannot be tracked", self._loop)
-                return
-            self._shadowed.append(name)
-
-    def uninstall(self) -> None:
-        for name in self._shadowed:
-            vars(self._loop).pop(name, None)
-        self._shadowed.clear()
-
-    def _noting(self, start: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        @functools.wraps(start)
-        async def noting(protocol_factory: Callable[[], Any], *command: Any, **options: Any) -> Any:
-            transport, protocol = await start(protocol_factory, *command, **options)
-            stopping = how_to_stop(options, self._windows)
+        for started in left_running:
+            stopping = how_to_stop(started.options, self._windows)
             if stopping is not None:
-                self._note(_Child(transport, command, stopping))
-            return transport, protocol
+                self._children.append(_Child(started, stopping))
 
-        return noting
+    def __bool__(self) -> bool:
+        return bool(self._children)
 
-    def _note(self, child: _Child) -> None:
-        # Those that have exited are let go here, so a program that starts many short-lived
-        # children does not make the list grow.
-        self._children = [c for c in self._children if c.running]
-        self._children.append(child)
-
-    def left_running(self) -> list[_Child]:
-        return [c for c in self._children if c.running]
-
-    async def stop(
-        self, children: list[_Child], timeout: Optional[float], forced: asyncio.Future[None]
-    ) -> None:
+    async def stop(self, timeout: Optional[float], forced: asyncio.Future[None]) -> None:
         """Ask each child to stop, wait up to ``timeout`` seconds (None: as long as it takes) for
         them to exit, kill and name the ones still running (a child that cannot be asked: at
         once), and wait as long again for those to be reaped; a forced exit ends each wait at
         once.  Their transports are closed last."""
+        children = self._children
         asked = [c for c in children if c.stopping.ask is not None]
         self._kill([c for c in children if c.stopping.ask is None], timeout, forced)
         for child in asked:

@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from typing import NoReturn, Optional
 
 from ._arguments import (
+    as_coroutine,
     checked_drain_delay,
     checked_eager_tasks,
     checked_heartbeat_file,
     checked_stall_warning,
 )
-from ._callables import as_coroutine
 from ._cli_exit import UsageError, exit_status, register_ending_by_signal, say
 from ._cli_options import LaunchOptions, child_launcher_args, parse_options, split_argv
 from ._cli_target import import_target, make_cwd_importable, parse_target

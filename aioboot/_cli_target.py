@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Callable, Optional
 
-from ._callables import arguments_refusal, gives_awaitable, why_not_async
+from ._arguments import arguments_refusal, gives_awaitable, qualified_name, why_not_async
 from ._cli_exit import UsageError
-from ._report import qualified_name
 
 if TYPE_CHECKING:
     from importlib.machinery import ModuleSpec
@@ -282,7 +281,7 @@ def _runnable(
     found: object, target: Target, owner: object, module: ModuleType
 ) -> Callable[[], object]:
     """``found`` (the target's attribute of ``owner``) if it is visibly an async callable taking
-    no arguments; refused before it is called otherwise, in run()'s words (``_callables``): a
+    no arguments; refused before it is called otherwise, in run()'s words (``_arguments``): a
     synchronous body would run outside aioboot.run(), without the loop, signal handling and
     shutdown the launcher is for."""
     if not callable(found):

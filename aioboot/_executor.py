@@ -59,10 +59,6 @@ class DaemonThreadPool(ThreadPoolExecutor):
             for worker in workers:
                 worker.join()
 
-    @property
-    def ever_used(self) -> bool:
-        return bool(self._workers)
-
     def busy_workers(self) -> dict[threading.Thread, Callable[..., Any]]:
         """Workers still running a job, with the job's callable."""
         return {t: fn for t, fn in list(self._current.items()) if t.is_alive()}

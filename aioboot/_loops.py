@@ -14,12 +14,12 @@ import importlib
 import logging
 import os
 import sys
-from typing import Callable, NamedTuple, Union
+from typing import TYPE_CHECKING, Iterable, Mapping
 
-from ._report import qualified_name
+from ._arguments import qualified_name
 
-LoopFactory = Callable[[], asyncio.AbstractEventLoop]
-LoopSpec = Union[str, LoopFactory]
+if TYPE_CHECKING:
+    from ._types import LoopFactory, LoopSpec
 
 ENV_VAR = "AIOBOOT_LOOP"
 NAMES = ("auto", "asyncio", "uvloop", "winloop", "rloop")
@@ -27,11 +27,15 @@ NAMES = ("auto", "asyncio", "uvloop", "winloop", "rloop")
 _logger = logging.getLogger("aioboot")
 
 
-class ChosenLoop(NamedTuple):
-    """The outcome of loop choice: a human-readable name and the factory to call."""
+class ChosenLoop:
+    """The outcome of loop choice: a human-readable name and the factory to call.  (A plain
+    class, not a NamedTuple: this module is imported by every run.)"""
 
-    name: str
-    factory: LoopFactory
+    __slots__ = ("factory", "name")
+
+    def __init__(self, name: str, factory: LoopFactory) -> None:
+        self.name = name
+        self.factory = factory
 
 
 def choose_loop(spec: LoopSpec | None = None) -> ChosenLoop:
@@ -143,3 +147,24 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+def shadow_methods(loop: asyncio.AbstractEventLoop, replacements: Mapping[str, object]) -> bool:
+    """Shadow some of the loop's methods with instance attributes: the one way aioboot hooks a
+    loop of any class (asyncio's, uvloop's, a program's) without subclassing it.  False, with
+    nothing changed, for a loop that has no instance dict."""
+    try:
+        for name, replacement in replacements.items():
+            setattr(loop, name, replacement)
+    except (AttributeError, TypeError):
+        unshadow_methods(loop, replacements)
+        return False
+    return True
+
+
+def unshadow_methods(loop: asyncio.AbstractEventLoop, names: Iterable[str]) -> None:
+    """Give the loop back its own methods (those :func:`shadow_methods` shadowed)."""
+    instance = getattr(loop, "__dict__", None)
+    if instance is not None:
+        for name in names:
+            instance.pop(name, None)

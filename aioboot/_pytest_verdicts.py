@@ -19,12 +19,12 @@ import os
 import traceback
 import weakref
 from collections.abc import Generator, Mapping
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import pytest
 
 from ._arguments import EAGER_TASKS_ENV, eager_tasks_refusal
-from ._loops import ENV_VAR, LoopFactory, choose_loop
+from ._loops import ENV_VAR, choose_loop
 from ._pytest_census import census
 from ._report import UNRETRIEVED, task_label, where_suspended
 from ._task_failures import is_unretrieved_failure
@@ -35,6 +35,9 @@ from .pytest_plugin import (
     LeftoverTaskWarning,
     eager_tasks_asked,
 )
+
+if TYPE_CHECKING:
+    from ._types import LoopFactory
 
 LOOP_FACTORIES_HOOK = "pytest_asyncio_loop_factories"
 # The loggers a lost exception is reported on: asyncio's default exception handler (uvloop's

@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import _report
+from ._arguments import qualified_name
 
 if TYPE_CHECKING:
     from ._notify import Notifier
@@ -88,7 +89,7 @@ class ReloadCallbacks:
             if not task.done():  # it overran, or the reload itself is cancelled (the shutdown)
                 task.cancel()
         if not task.done():
-            name = f"{_KIND} {_report.qualified_name(callback)}"
+            name = f"{_KIND} {qualified_name(callback)}"
             _report.report_step_timeout(name, self._timeout)
             return
         failure = asyncio.CancelledError() if task.cancelled() else task.exception()

@@ -13,21 +13,12 @@ import traceback
 from types import FrameType
 from typing import Any, Callable
 
+from ._arguments import qualified_name
 from ._task_failures import is_unretrieved_failure
 
 logger = logging.getLogger("aioboot")
 
 UNRETRIEVED = "Task exception was never retrieved"  # asyncio's own wording, kept for log searches
-
-
-def qualified_name(obj: object) -> str:
-    """``module:qualname`` for functions and classes, bare ``qualname`` without a module,
-    repr otherwise."""
-    qualname = getattr(obj, "__qualname__", None)
-    if not isinstance(qualname, str):
-        return repr(obj)
-    module = getattr(obj, "__module__", None)
-    return f"{module}:{qualname}" if isinstance(module, str) and module else qualname
 
 
 def task_label(task: asyncio.Task[Any]) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import enum
 import inspect
 import logging
 import os
@@ -25,34 +24,21 @@ from typing import (
     Awaitable,
     Callable,
     Coroutine,
-    NamedTuple,
     Optional,
     TypeVar,
-    Union,
 )
 
-from . import _report, _task_failures
 from ._arguments import (
     DEFAULT_SHUTDOWN_TIMEOUT,
-    checked_drain_delay,
-    checked_eager_tasks,
-    checked_flag,
-    checked_heartbeat_file,
-    checked_optional_flag,
-    checked_shutdown_timeout,
-    checked_stall_warning,
-)
-from ._callables import (
+    RunOptions,
     arguments_refusal,
     as_coroutine,
     close_unawaited,
     gives_awaitable,
     why_not_async,
 )
-from ._children import ChildProcesses
-from ._executor import DaemonThreadPool
-from ._loops import ChosenLoop, LoopFactory, LoopSpec, choose_loop, make_loop, running_loop
-from ._shutdown import Cancellable, HeldTasks, Shutdown
+from ._loops import ChosenLoop, choose_loop, make_loop, running_loop
+from ._shutdown import ChildProcesses, DefaultExecutor, HeldTasks, Shutdown, report_exception
 from ._signals import SignalCapture, hangup_signals, stop_signals, task_dump_signals
 from ._stop import RunState
 
@@ -61,13 +47,13 @@ if TYPE_CHECKING:  # imported when used: diagnosis, notify, heartbeat, reloads, 
     from ._heartbeat import Heartbeat
     from ._notify import Notifier
     from ._reload_callbacks import ReloadCallbacks
+    from ._shutdown import Cancellable
     from ._task_factory import TaskFactorySlot
+    from ._types import LoopFactory, LoopSpec, Main
 
 T = TypeVar("T")
 
 logger = logging.getLogger("aioboot")
-
-Main = Union[Coroutine[Any, Any, T], Awaitable[T], Callable[[], Coroutine[Any, Any, T]]]
 
 _runners: dict[asyncio.AbstractEventLoop, Runner] = {}
 _runners_lock = threading.Lock()
@@ -86,40 +72,6 @@ if sys.version_info >= (3, 14):
 else:
     _REFUSAL = "a coroutine was expected"
     _AWAITABLE_FUTURES = False
-
-
-class Options(NamedTuple):
-    debug: Optional[bool]
-    shutdown_timeout: Optional[float]
-    stop_on_error: bool
-    handle_signals: bool
-    stall_warning: Optional[float]
-    heartbeat_file: Optional[str]
-    drain_delay: Optional[float]
-    eager_tasks: bool
-
-    @classmethod
-    def checked(
-        cls,
-        debug: object,
-        shutdown_timeout: object,
-        stop_on_error: object,
-        handle_signals: object,
-        stall_warning: object,
-        heartbeat_file: object,
-        drain_delay: object,
-        eager_tasks: object,
-    ) -> Options:
-        return cls(
-            checked_optional_flag(debug, "debug"),
-            checked_shutdown_timeout(shutdown_timeout),
-            checked_flag(stop_on_error, "stop_on_error"),
-            checked_flag(handle_signals, "handle_signals"),
-            checked_stall_warning(stall_warning),
-            checked_heartbeat_file(heartbeat_file),
-            checked_drain_delay(drain_delay),
-            checked_eager_tasks(eager_tasks),
-        )
 
 
 def run(
@@ -225,7 +177,7 @@ def run_program(main: Main[Any], **options: Any) -> object:
 
 def main_coroutine(main: Main[T], caller: str) -> Coroutine[Any, Any, T]:
     """Accept what ``asyncio.run`` accepts (a coroutine; on 3.14 any awaitable) and an async
-    callable taking no arguments (``_callables.gives_awaitable``).  A plain function is never
+    callable taking no arguments (``_arguments.gives_awaitable``).  A plain function is never
     called to find out what it returns."""
     if asyncio.iscoroutine(main):
         return main
@@ -289,12 +241,6 @@ def any_run_stopping() -> bool:
     return any(runner._control.is_stopping() for runner in active)
 
 
-class _Lifecycle(enum.Enum):
-    CREATED = "created"
-    INITIALIZED = "initialized"
-    CLOSED = "closed"
-
-
 class Runner:
     """A context manager that owns one event loop, as ``asyncio.Runner`` does, with everything
     ``aioboot.run()`` adds: the loop choice, stop signals handled during each :meth:`run` call,
@@ -330,29 +276,31 @@ class Runner:
         drain_delay: float | None = None,
         eager_tasks: bool | None = None,
     ) -> None:
-        self._options = Options.checked(
-            debug,
-            shutdown_timeout,
-            stop_on_error,
-            handle_signals,
-            stall_warning,
-            heartbeat_file,
-            drain_delay,
-            eager_tasks,
+        self._options = RunOptions(
+            debug=debug,
+            shutdown_timeout=shutdown_timeout,
+            stop_on_error=stop_on_error,
+            handle_signals=handle_signals,
+            stall_warning=stall_warning,
+            heartbeat_file=heartbeat_file,
+            drain_delay=drain_delay,
+            eager_tasks=eager_tasks,
         )
         if loop is not None and loop_factory is not None:
             raise TypeError("pass loop= or loop_factory=, not both")
         self._chosen: ChosenLoop = choose_loop(loop_factory if loop_factory is not None else loop)
         # As asyncio.Runner: a loop made by an explicit loop_factory is not made the current one.
         self._sets_event_loop = loop_factory is None
-        self._lifecycle = _Lifecycle.CREATED
+        # Made by the first use (with, get_loop(), run()): None before, and again once closed.
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._closed = False
         self._context: Optional[contextvars.Context] = None
         self._shutdown: Optional[Shutdown] = None
         self._held: Optional[HeldTasks] = None
         self._state: Optional[RunState] = None  # how the runs end
         self._task_factory: Optional[TaskFactorySlot] = None
         self._children: Optional[ChildProcesses] = None
+        self._default_executor: Optional[DefaultExecutor] = None
         self._notifier: Optional[Notifier] = None
         self._heartbeat: Optional[Heartbeat] = None
         self._watcher: Optional[_Watcher] = None
@@ -414,7 +362,7 @@ class Runner:
         Once it is complete, raises a ``KeyboardInterrupt``/``SystemExit`` that a task or a hook
         raised during it, else the exit a signal asked for during it: the forcing one's, or a
         first signal's if the last call's main did not await :func:`aioboot.stop_future`."""
-        if self._lifecycle is not _Lifecycle.INITIALIZED:
+        if self._loop is None:
             return
         loop, shutdown, state = self._loop, self._shutdown, self._state
         assert loop is not None
@@ -453,9 +401,9 @@ class Runner:
     # -- the loop's lifetime ---------------------------------------------------------------------
 
     def _lazy_init(self) -> None:
-        if self._lifecycle is _Lifecycle.CLOSED:
+        if self._closed:
             raise RuntimeError("Runner is closed")
-        if self._lifecycle is _Lifecycle.INITIALIZED:
+        if self._loop is not None:
             return
         self._heartbeat = _new_heartbeat(self._options.heartbeat_file)  # first: no loop to undo
         try:
@@ -468,9 +416,9 @@ class Runner:
             asyncio.set_event_loop(loop)  # as asyncio.run: get_event_loop() works in the run
         if self._options.debug is not None:
             _set_debug(loop, self._options.debug)
-        loop.set_exception_handler(_report.handle_exception)
-        executor = DaemonThreadPool()
-        loop.set_default_executor(executor)
+        loop.set_exception_handler(report_exception)
+        self._default_executor = DefaultExecutor(loop)
+        self._default_executor.install()
         self._start_liveness_reports(loop)
         timeout = self._options.shutdown_timeout
         self._held = HeldTasks(loop)
@@ -478,7 +426,13 @@ class Runner:
         self._children = ChildProcesses(loop)
         self._children.install()
         self._shutdown = Shutdown(
-            loop, timeout, executor, self._state.forced, self._held, self._children, self._notifier
+            loop,
+            timeout,
+            self._default_executor,
+            self._state.forced,
+            self._held,
+            self._children,
+            self._notifier,
         )
         self._task_factory = self._own_task_factory(loop)
         self._watcher = _Watcher(loop, self._options, self._on_signal, self._on_hangup)
@@ -486,7 +440,6 @@ class Runner:
         self._loop = loop
         with _runners_lock:
             _runners[loop] = self
-        self._lifecycle = _Lifecycle.INITIALIZED
 
     def _own_task_factory(self, loop: asyncio.AbstractEventLoop) -> Optional[TaskFactorySlot]:
         """The task factory eager_tasks and stop_on_error need, installed; None when neither is
@@ -494,11 +447,11 @@ class Runner:
         options = self._options
         if not (options.eager_tasks or options.stop_on_error):
             return None
-        from ._task_factory import TaskFactorySlot
+        from ._task_factory import FailureWatch, TaskFactorySlot
 
         on_done = None
         if options.stop_on_error:
-            on_done = _task_failures.FailureWatch(loop, self._on_task_failure).on_done
+            on_done = FailureWatch(loop, self._on_task_failure).on_done
         slot = TaskFactorySlot(loop, eager=options.eager_tasks, on_done=on_done)
         slot.install()
         return slot
@@ -510,6 +463,8 @@ class Runner:
             self._require_watcher().stop()
             if self._children is not None:
                 self._children.uninstall()
+            if self._default_executor is not None:
+                self._default_executor.uninstall()
             if self._task_factory is not None:
                 self._task_factory.uninstall()
             if self._notifier is not None:
@@ -522,7 +477,7 @@ class Runner:
                 asyncio.set_event_loop(None)
             loop.close()
             self._loop = None
-            self._lifecycle = _Lifecycle.CLOSED
+            self._closed = True
 
     def _start_liveness_reports(self, loop: asyncio.AbstractEventLoop) -> None:
         """systemd's watchdog pings and the heartbeat file, both from a timer on the loop: a loop
@@ -581,7 +536,7 @@ class _Watcher:
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        options: Options,
+        options: RunOptions,
         on_signal: Callable[[int], None],
         on_hangup: Callable[[int], None],
     ) -> None:

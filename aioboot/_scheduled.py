@@ -11,16 +11,16 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Generator, Generic, Optional, TypeVar
 
-from ._arguments import checked_seconds
-from ._callables import (
+from ._arguments import (
     arguments_refusal,
     as_coroutine,
+    checked_seconds,
     close_unawaited,
     gives_awaitable,
+    qualified_name,
     why_not_async,
 )
 from ._loops import running_loop
-from ._report import qualified_name
 from ._runner import RunControl, current_run, run_for_this_thread
 
 if TYPE_CHECKING:

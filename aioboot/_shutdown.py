@@ -3,17 +3,20 @@
 It owns what outlives a single ``run()`` call: the work it waits for, the shutdown hooks, the
 scheduled calls to cancel, the child processes to stop and the default executor.  Whether the
 exit has been forced is the run state's (``_stop``): a forced exit ends every wait at once.
+
+``_report`` is imported where something is reported, not at the top: a run with nothing to report
+never loads it, and start-up is paid by every process (benchmarks/bench_startup.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import inspect
 import logging
 import warnings
-from concurrent.futures import Executor
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -26,21 +29,23 @@ from typing import (
     TypeVar,
 )
 
-from . import _report, _task_failures
-from ._callables import close_unawaited
-from ._children import ChildProcesses
-from ._executor import DaemonThreadPool, shutdown_in_background
+from . import _task_failures
+from ._arguments import close_unawaited, qualified_name
+from ._loops import shadow_methods, unshadow_methods
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: a Protocol's class is costly to make, and every run imports this
+    from concurrent.futures import Executor
+
+    from ._executor import DaemonThreadPool
     from ._notify import Notifier
+
+    class Cancellable(Protocol):
+        def cancel(self) -> object: ...
+
 
 T = TypeVar("T")
 
 logger = logging.getLogger("aioboot")
-
-
-class Cancellable(Protocol):
-    def cancel(self) -> object: ...
 
 
 def announce_step(notifier: Optional[Notifier], what: str, bound: Optional[float]) -> None:
@@ -69,6 +74,125 @@ class HeldTasks:
         self._held = set()
 
 
+def report_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The exception handler of a run's loop until the program sets its own:
+    :func:`aioboot._report.handle_exception`, imported with the first exception to report."""
+    from ._report import handle_exception
+
+    handle_exception(loop, context)
+
+
+def report_exception_while_stopping(
+    loop: asyncio.AbstractEventLoop, context: dict[str, Any]
+) -> None:
+    """:func:`report_exception` once the shutdown has begun
+    (:func:`aioboot._report.handle_exception_while_stopping`)."""
+    from ._report import handle_exception_while_stopping
+
+    handle_exception_while_stopping(loop, context)
+
+
+class DefaultExecutor:
+    """The run's default executor: aioboot's pool of daemon threads (_executor), made when the
+    program first gives the loop's default executor a job, so a run that never does pays nothing
+    for it.  Until then the loop's ``run_in_executor`` and ``set_default_executor`` are shadowed;
+    a program that sets a default executor of its own first keeps it."""
+
+    _METHODS = ("run_in_executor", "set_default_executor")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.pool: Optional[DaemonThreadPool] = None  # made by the first job
+        self._run_in_executor = loop.run_in_executor
+
+    def install(self) -> None:
+        shadows = dict(zip(self._METHODS, (self._first_job, self._program_sets_its_own)))
+        if not shadow_methods(self._loop, shadows):
+            self._make_pool()
+
+    def uninstall(self) -> None:
+        unshadow_methods(self._loop, self._METHODS)
+
+    def _first_job(
+        self, executor: Optional[Executor], func: Callable[..., T], *args: Any
+    ) -> asyncio.Future[T]:
+        if executor is None:
+            self.uninstall()
+            self._make_pool()
+        return self._run_in_executor(executor, func, *args)
+
+    def _program_sets_its_own(self, executor: Any) -> None:
+        self.uninstall()
+        self._loop.set_default_executor(executor)
+
+    def _make_pool(self) -> None:
+        from ._executor import DaemonThreadPool
+
+        self.pool = DaemonThreadPool()
+        self._loop.set_default_executor(self.pool)
+
+
+class StartedChild:
+    """A child process started through the run's loop: its transport, and the command and the
+    keyword arguments it was started with."""
+
+    __slots__ = ("command", "options", "transport")
+
+    def __init__(
+        self,
+        transport: asyncio.SubprocessTransport,
+        command: tuple[Any, ...],
+        options: dict[str, Any],
+    ) -> None:
+        self.transport = transport
+        self.command = (
+            command  # the program and its arguments (str, bytes, paths), or a shell's line
+        )
+        self.options = options
+
+    @property
+    def running(self) -> bool:
+        return self.transport.get_returncode() is None
+
+
+class ChildProcesses:
+    """The child processes started through one loop (``asyncio.create_subprocess_exec``/
+    ``_shell``, ``loop.subprocess_exec``/``_shell``), noted as they start, so that the shutdown
+    can stop the ones left running (_children, imported only then).  Neither loop says which
+    children it has (asyncio keeps none, uvloop keeps them in a C attribute), so its two
+    subprocess methods are shadowed; a program that starts no child pays nothing."""
+
+    _METHODS = ("subprocess_exec", "subprocess_shell")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._started: list[StartedChild] = []
+
+    def install(self) -> None:
+        methods = {name: getattr(self._loop, name, None) for name in self._METHODS}
+        shadows = {name: self._noting(m) for name, m in methods.items() if callable(m)}
+        if not shadow_methods(self._loop, shadows):
+            logger.debug("child processes of %r cannot be tracked", self._loop)
+
+    def uninstall(self) -> None:
+        unshadow_methods(self._loop, self._METHODS)
+
+    def left_running(self) -> list[StartedChild]:
+        return [child for child in self._started if child.running]
+
+    def _noting(self, start: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        @functools.wraps(start)
+        async def noting(protocol_factory: Callable[[], Any], *command: Any, **options: Any) -> Any:
+            transport, protocol = await start(protocol_factory, *command, **options)
+            # Those that have exited are let go here, so a program that starts many short-lived
+            # children does not make the list grow.
+            self._started = self.left_running()
+            self._started.append(StartedChild(transport, command, options))
+            return transport, protocol
+
+        return noting
+
+
 class Shutdown:
     """The shutdown of one loop: the work it waits for, hooks, then leftover tasks, async
     generators, child processes, the executor and the report of lost task exceptions, each wait
@@ -78,7 +202,7 @@ class Shutdown:
         self,
         loop: asyncio.AbstractEventLoop,
         timeout: Optional[float],
-        executor: DaemonThreadPool,
+        default_executor: DefaultExecutor,
         forced: asyncio.Future[None],
         held: HeldTasks,
         children: ChildProcesses,
@@ -86,7 +210,7 @@ class Shutdown:
     ) -> None:
         self._loop = loop
         self._timeout = timeout
-        self._executor = executor
+        self._default_executor = default_executor
         self._children = children
         self._forced = forced  # done once the exit is forced
         self._held = held
@@ -140,8 +264,8 @@ class Shutdown:
         self._started = True
         if self._notifier is not None:
             self._notifier.stopping()  # main may have returned with no stop request
-        if self._loop.get_exception_handler() is _report.handle_exception:
-            self._loop.set_exception_handler(_report.handle_exception_while_stopping)
+        if self._loop.get_exception_handler() is report_exception:
+            self._loop.set_exception_handler(report_exception_while_stopping)
         for pending in list(self._cancel_on_start):
             pending.cancel()
         self._cancel_on_start.clear()
@@ -206,15 +330,16 @@ class Shutdown:
         await self._cancel_leftover_tasks()
         self._announce("finalizing async generators")
         await self._bounded(self._loop.shutdown_asyncgens(), "finalizing async generators")
-        children = self._children.left_running()
-        if children:
-            self._announce("stopping the child processes left running")
-            await self._children.stop(children, self._timeout, self._forced)
+        await self._stop_children_left_running()
         self._announce("shutting the default executor down")
         await self._shut_executor_down()
         announce_step(self._notifier, "reporting unretrieved task exceptions", None)
-        for task in _task_failures.unretrieved_failures(self._loop):
-            _report.report_unretrieved(self._loop, task)
+        failures = _task_failures.unretrieved_failures(self._loop)
+        if failures:
+            from . import _report
+
+            for task in failures:
+                _report.report_unretrieved(self._loop, task)
 
     async def _finish_awaited_work(self) -> None:
         """Wait for it (and for work it hands on meanwhile) until the timeout; then cancel what is
@@ -226,6 +351,8 @@ class Shutdown:
             if not work:
                 return
             if not await self._wait_all(work, deadline):
+                from . import _report
+
                 late = [w for w in self._awaited if not w.done()]
                 _report.report_stuck_tasks(
                     [w for w in late if isinstance(w, asyncio.Task)],
@@ -243,7 +370,7 @@ class Shutdown:
         self._hooks_done = True
 
     async def _run_hook(self, hook: Callable[[], object]) -> None:
-        name = _report.qualified_name(hook)
+        name = qualified_name(hook)
         try:
             result = hook()
             if inspect.isawaitable(result):
@@ -251,6 +378,8 @@ class Shutdown:
         except (KeyboardInterrupt, SystemExit) as exc:
             self._escape(exc)
         except BaseException as exc:  # CancelledError included: one hook must not stop the rest
+            from . import _report
+
             _report.report_hook_failure(self._loop, hook, exc)
 
     async def _cancel_leftover_tasks(self) -> None:
@@ -276,6 +405,8 @@ class Shutdown:
         for task in leftovers:
             task.cancel()
         finished = await self._wait_all(leftovers, deadline)
+        from . import _report
+
         for task in leftovers:
             # cancelled() first: it is True for nearly all of them, and settles it in one call.
             if not task.cancelled() and task.done() and task.exception() is not None:
@@ -287,18 +418,32 @@ class Shutdown:
             _report.report_stuck_tasks(stuck, self._waited())
         return finished
 
-    async def _shut_executor_down(self) -> None:
-        executor: Executor = getattr(self._loop, "_default_executor", None) or self._executor
-        if executor is self._executor and not self._executor.ever_used:
-            self._executor.shutdown(wait=False)  # no thread to wait for
+    async def _stop_children_left_running(self) -> None:
+        left_running = self._children.left_running()
+        if not left_running:
             return
-        if executor is not self._executor:
-            self._executor.shutdown(wait=False)  # never used: the program installed its own
+        from ._children import ChildrenToStop
+
+        children = ChildrenToStop(self._loop, left_running)
+        if children:
+            self._announce("stopping the child processes left running")
+            await children.stop(self._timeout, self._forced)
+
+    async def _shut_executor_down(self) -> None:
+        ours = self._default_executor.pool
+        # asyncio's loop says which default executor it has; uvloop's keeps it to itself.
+        executor: Optional[Executor] = getattr(self._loop, "_default_executor", None) or ours
+        if executor is None:
+            return  # never given a job
+        from ._executor import shutdown_in_background
+
         done = asyncio.wrap_future(shutdown_in_background(executor), loop=self._loop)
         if await self._bounded(done, "shutting the default executor down", report=False):
             return
-        if executor is self._executor:
-            _report.report_stuck_jobs(self._executor.busy_workers(), self._waited())
+        from . import _report
+
+        if ours is not None and executor is ours:
+            _report.report_stuck_jobs(ours.busy_workers(), self._waited())
         else:
             _report.report_step_timeout("shutting the default executor down", self._waited())
 
@@ -307,10 +452,14 @@ class Shutdown:
         task = asyncio.ensure_future(aw)
         if await self._wait_all([task], self._deadline()):
             if not task.cancelled() and task.exception() is not None:
+                from . import _report
+
                 _report.report_failed_step(self._loop, step, task)
             return True
         task.cancel()
         if report:
+            from . import _report
+
             _report.report_step_timeout(step, self._waited())
         return False
 
@@ -370,7 +519,9 @@ def _close_abandoned(task: asyncio.Task[Any]) -> None:
     try:
         close()
     except Exception as exc:  # its cleanup needed the loop: nothing more can be done
-        logger.debug("closing abandoned %s: %r", _report.task_label(task), exc)
+        from ._report import task_label
+
+        logger.debug("closing abandoned %s: %r", task_label(task), exc)
 
 
 @contextlib.contextmanager

@@ -16,10 +16,14 @@ import os
 import signal
 import socket
 import sys
-from types import FrameType
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Union
 
-_Handler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
+from ._loops import shadow_methods, unshadow_methods
+
+if TYPE_CHECKING:  # a typing alias costs start-up time, and every run imports this module
+    from types import FrameType
+
+    _Handler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
 
 # Tests set this in a child's environment to exercise the Windows path on Linux.
 FORCE_FALLBACK_ENV = "_AIOBOOT_SIGNAL_FALLBACK"
@@ -147,7 +151,7 @@ class SignalCapture:
         """Give back every handler replaced, and the wakeup fd, exactly as they were."""
         remove = self._remove_loop_handler
         if remove is not None:
-            vars(self._loop).pop("remove_signal_handler", None)
+            unshadow_methods(self._loop, ["remove_signal_handler"])
             self._remove_loop_handler = None
         for sig, previous in self._previous.items():
             if sig in self._via_loop and remove is not None and not self._loop.is_closed():
@@ -184,9 +188,8 @@ class SignalCapture:
         return True
 
     def _watch_loop_handler_removals(self) -> None:
-        """Shadow the loop's ``remove_signal_handler`` (an instance attribute, as for the task
-        factory in _task_failures.py) so that a library letting go of a stop signal gives it
-        back."""
+        """Shadow the loop's ``remove_signal_handler`` so that a library letting go of a stop
+        signal gives it back."""
         original = getattr(self._loop, "remove_signal_handler", None)
         if not self._previous or not callable(original):
             return
@@ -197,8 +200,7 @@ class SignalCapture:
             self._take_back(sig)
             return bool(removed)
 
-        with contextlib.suppress(AttributeError, TypeError):  # a loop without an instance dict
-            self._loop.remove_signal_handler = remove_signal_handler  # type: ignore[method-assign]
+        shadow_methods(self._loop, {"remove_signal_handler": remove_signal_handler})
 
     def _take_back(self, sig: int) -> None:
         if sig not in self._previous or not _is_default(signal.getsignal(sig)):

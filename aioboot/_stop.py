@@ -14,13 +14,11 @@ ends at once, and the runner can only close.
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import signal
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional
 
-from . import _report
 from ._shutdown import HeldTasks, announce_step
 from ._signals import forcing_signals, signal_name
 
@@ -54,12 +52,32 @@ def exit_for_signal(signum: int) -> BaseException:
     return SignalExit(signum)
 
 
-class Phase(enum.Enum):
-    IDLE = "idle"  # no run() call: before the first, between two, after the last
-    RUNNING = "running"  # a call's main runs; nothing asked it to stop
-    DRAINING = "draining"  # a call's main runs, not told yet of the stop requested: the drain delay
-    STOPPING = "stopping"  # a call's main runs; a stop was requested, and main told of it
-    SHUTTING_DOWN = "shutting down"  # close() runs the shutdown
+class Phase:
+    """Where a runner is: one of the five phases below, compared with ``is``.  (Five instances
+    of a plain class rather than an ``enum.Enum``, whose class takes a tenth of a millisecond to
+    make in a fresh interpreter, and every run imports this module: benchmarks/bench_startup.py.)
+    """
+
+    __slots__ = ("name",)
+
+    IDLE: ClassVar[Phase]  # no run() call: before the first, between two, after the last
+    RUNNING: ClassVar[Phase]  # a call's main runs; nothing asked it to stop
+    DRAINING: ClassVar[Phase]  # a call's main runs, not told yet of the stop requested: the drain
+    STOPPING: ClassVar[Phase]  # a call's main runs; a stop was requested, and main told of it
+    SHUTTING_DOWN: ClassVar[Phase]  # close() runs the shutdown
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Phase.{self.name}"
+
+
+Phase.IDLE = Phase("IDLE")
+Phase.RUNNING = Phase("RUNNING")
+Phase.DRAINING = Phase("DRAINING")
+Phase.STOPPING = Phase("STOPPING")
+Phase.SHUTTING_DOWN = Phase("SHUTTING_DOWN")
 
 
 _IN_A_CALL = (Phase.RUNNING, Phase.DRAINING, Phase.STOPPING)
@@ -255,7 +273,9 @@ class RunState:
         if task is self.main or self.failure is not None or self.phase not in _IN_A_CALL:
             return
         self.failure = task.exception()  # retrieved: raised from run(), not reported again
-        logger.error("%s failed; stopping (stop_on_error=True)", _report.task_label(task))
+        from ._report import task_label
+
+        logger.error("%s failed; stopping (stop_on_error=True)", task_label(task))
         self.request(None)
 
     def _force(self, signum: int) -> None:

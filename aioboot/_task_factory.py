@@ -14,6 +14,9 @@ import asyncio
 import inspect
 from typing import Any, Callable, Optional
 
+from ._loops import shadow_methods, unshadow_methods
+from ._task_failures import is_unretrieved_failure
+
 Factory = Callable[..., "asyncio.Future[Any]"]
 
 
@@ -48,12 +51,11 @@ class TaskFactorySlot:
         self._set_on_loop(self._composed())
         # Instance attributes shadow the loop's methods, so a factory set inside main is composed
         # instead of silently replacing ours.
-        self._loop.set_task_factory = self._set_program  # type: ignore[method-assign]
-        self._loop.get_task_factory = self._get_program  # type: ignore[method-assign]
+        shadows = {"set_task_factory": self._set_program, "get_task_factory": self._get_program}
+        shadow_methods(self._loop, shadows)
 
     def uninstall(self) -> None:
-        for attr in ("set_task_factory", "get_task_factory"):
-            self._loop.__dict__.pop(attr, None)
+        unshadow_methods(self._loop, ["set_task_factory", "get_task_factory"])
         self._loop.set_task_factory(self._program)
 
     def _set_program(self, factory: Optional[Factory]) -> None:
@@ -133,3 +135,25 @@ def _takes_eager_start(factory: Factory) -> bool:
     except (TypeError, ValueError):  # no signature to read (some builtins): call it as it is
         return False
     return any(p.name == "eager_start" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
+class FailureWatch:
+    """With ``stop_on_error``: calls ``on_failure(task)`` for a task that failed and whose
+    exception is still unretrieved once the callbacks its completion scheduled have run (so an
+    awaiting task or a ``gather`` gets to look first).  :meth:`on_done` is the done callback the
+    run's task factory (``_task_factory.TaskFactorySlot``) adds to every task.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, on_failure: Callable[[asyncio.Task[Any]], None]
+    ) -> None:
+        self._loop = loop
+        self._on_failure = on_failure
+
+    def on_done(self, task: asyncio.Future[Any]) -> None:
+        if isinstance(task, asyncio.Task) and is_unretrieved_failure(task):
+            self._loop.call_soon(self._check_still_unretrieved, task)
+
+    def _check_still_unretrieved(self, task: asyncio.Task[Any]) -> None:
+        if is_unretrieved_failure(task):
+            self._on_failure(task)

@@ -14,7 +14,7 @@ import gc
 import itertools
 import sys
 import weakref
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 
 def is_unretrieved_failure(task: asyncio.Task[Any]) -> bool:
@@ -96,25 +96,3 @@ def _task_types() -> set[type]:
             found.add(cls)
             unseen.extend(cls.__subclasses__())
     return found
-
-
-class FailureWatch:
-    """With ``stop_on_error``: calls ``on_failure(task)`` for a task that failed and whose
-    exception is still unretrieved once the callbacks its completion scheduled have run (so an
-    awaiting task or a ``gather`` gets to look first).  :meth:`on_done` is the done callback the
-    run's task factory (``_task_factory.TaskFactorySlot``) adds to every task.
-    """
-
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, on_failure: Callable[[asyncio.Task[Any]], None]
-    ) -> None:
-        self._loop = loop
-        self._on_failure = on_failure
-
-    def on_done(self, task: asyncio.Future[Any]) -> None:
-        if isinstance(task, asyncio.Task) and is_unretrieved_failure(task):
-            self._loop.call_soon(self._check_still_unretrieved, task)
-
-    def _check_still_unretrieved(self, task: asyncio.Task[Any]) -> None:
-        if is_unretrieved_failure(task):
-            self._on_failure(task)

@@ -7,8 +7,7 @@ import asyncio
 import inspect
 from typing import Any, Awaitable, Coroutine, Iterable, Optional, TypeVar, overload
 
-from ._arguments import checked_seconds
-from ._callables import close_unawaited
+from ._arguments import checked_seconds, close_unawaited
 
 T = TypeVar("T")
 _FT = TypeVar("_FT", bound="asyncio.Future[Any]")

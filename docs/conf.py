@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the checkout's aioboot, also where it is not installed
 
 import aioboot  # noqa: E402
+from aioboot import _types  # noqa: E402
 
 project = "aioboot"
 author = "aioboot developers"
@@ -102,6 +103,16 @@ def _is_builtin(name: str) -> bool:
     return hasattr(builtins, name) or name in {"None", "True", "False"}
 
 
+def _give_type_aliases(app: Sphinx, obj: Any, bound_method: bool) -> None:
+    """The aliases of aioboot/_types.py exist only for type checkers, so autodoc could not
+    evaluate a signature that uses them: each aioboot module it documents gets them first."""
+    module = sys.modules.get(getattr(obj, "__module__", None) or "")
+    if module is not None and module.__name__.split(".")[0] == "aioboot":
+        for name in _types.__all__:
+            vars(module).setdefault(name, getattr(_types, name))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("missing-reference", _external_reference)
+    app.connect("autodoc-before-process-signature", _give_type_aliases)
     return {"parallel_read_safe": True}

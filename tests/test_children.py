@@ -174,7 +174,7 @@ def test_on_windows_a_child_outside_its_own_process_group_is_terminated_at_once(
 ) -> None:
     # The Windows path, taken on Linux: no console event can reach such a child alone, so it is
     # not asked; transport.kill() (TerminateProcess there, SIGKILL here) ends it at once.
-    monkeypatch.setattr(_children.ChildProcesses, "_windows", True)
+    monkeypatch.setattr(_children.ChildrenToStop, "_windows", True)
 
     async def main() -> int:
         child = await asyncio.create_subprocess_exec(
