@@ -14,7 +14,7 @@ import runpy
 import sys
 from typing import Callable, Dict
 
-import aioboot._children as children_module
+import aioboot._shutdown as shutdown_module
 import aioboot._stop as stop_module
 import aioboot._task_failures as tasks_module
 
@@ -31,9 +31,9 @@ def no_sweep() -> None:
 def no_child_tracking() -> None:
     """The loop's subprocess methods left as they are: no child is noted, none is stopped at
     shutdown (what tracking costs, and what the program's exit costs without it)."""
-    if not hasattr(children_module.ChildProcesses, "install"):
-        raise SystemExit("patched.py: aioboot._children.ChildProcesses.install is gone; update it")
-    children_module.ChildProcesses.install = lambda self: None  # type: ignore[method-assign]
+    if not hasattr(shutdown_module.ChildProcesses, "install"):
+        raise SystemExit("patched.py: aioboot._shutdown.ChildProcesses.install is gone; update it")
+    shutdown_module.ChildProcesses.install = lambda self: None  # type: ignore[method-assign]
 
 
 def no_force_hint() -> None:
