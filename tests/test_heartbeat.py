@@ -21,6 +21,7 @@ from conftest import (
     Child,
     Spawn,
     aioboot_reports,
+    assert_child_signal_path,
     posix_only,
     program,
     run_env,
@@ -87,7 +88,9 @@ def start(
         env["AIOBOOT_HEARTBEAT_FILE"] = str(path)
     else:
         command = [PYTHON, program("heartbeat.py"), str(path), *args]
-    return spawn(command, env=env, cwd=PROGRAMS, stdin=stdin)
+    child = spawn(command, env=env, cwd=PROGRAMS, stdin=stdin)
+    assert_child_signal_path(child, signal_path)
+    return child
 
 
 @pytest.mark.parametrize("given_as", ["launcher option", "environment", "argument"])
