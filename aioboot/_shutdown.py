@@ -145,9 +145,8 @@ class StartedChild:
         options: dict[str, Any],
     ) -> None:
         self.transport = transport
-        self.command = (
-            command  # the program and its arguments (str, bytes, paths), or a shell's line
-        )
+        # The program and its arguments (str, bytes, paths), or a shell's command line.
+        self.command = command
         self.options = options
 
     @property
