@@ -141,7 +141,7 @@ def checked_optional_flag(value: object, name: str) -> Optional[bool]:
 class RunOptions:
     """``run()``'s and ``Runner``'s options, each one checked as it is stored, so bad input is
     refused before anything starts.  (A plain class, not a NamedTuple: this module is imported by
-    every run, and a NamedTuple's class costs a hundred times more to make.)"""
+    every run, and making a NamedTuple's class takes 0.2-0.4 ms in a fresh interpreter.)"""
 
     __slots__ = (
         "debug",
